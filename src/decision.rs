@@ -1,0 +1,351 @@
+//! The admission decision: which exposures are violations under the settings, and what CREATE
+//! and UPDATE do with them.
+
+use crate::exposures::{ContainerRef, Finding, Reach, VolumeExposure, scan_pod_spec};
+use crate::host_path::HostPath;
+use crate::kinds::{self, Target};
+use crate::message;
+use crate::mutation;
+use crate::request::{AdmissionRequest, KubeObject, Payload};
+use crate::settings::{DirectoryMounts, Mode, Settings};
+use crate::sockets::SocketCatalog;
+use kubewarden_policy_sdk::response::ValidationResponse;
+use std::collections::{BTreeSet, HashMap};
+
+/// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
+pub fn validate(raw: &[u8]) -> ValidationResponse {
+    let payload = match Payload::parse(raw) {
+        Ok(payload) => payload,
+        Err(error) => return reject(read_error(&error), Vec::new()),
+    };
+    let settings = payload.settings.map(|s| s.0).unwrap_or_default();
+    if let Err(error) = settings.check() {
+        return reject(format!("invalid settings: {error}"), Vec::new());
+    }
+    decide(&payload.request, &settings, raw)
+}
+
+fn read_error(error: &str) -> String {
+    match error.strip_prefix("settings: ") {
+        Some(rest) => format!("invalid settings: {rest}"),
+        None => format!("cannot read the request: {error}"),
+    }
+}
+
+/// The exposures of one object, sorted by what the settings make of them.
+#[derive(Debug, Default)]
+pub struct Judged<'a> {
+    /// Exposures that are refused (or removed in mutate mode).
+    pub violations: Vec<VolumeExposure<'a>>,
+    /// Directory exposures accepted with a warning (`directoryMounts: warn`).
+    pub warned: Vec<VolumeExposure<'a>>,
+}
+
+/// (volume, host path reached, container) of every violation; `None` for a volume that no
+/// container reaches. An UPDATE that adds one of these adds an exposure.
+pub type ExposureKey<'a> = (&'a str, HostPath, Option<ContainerRef<'a>>);
+
+impl<'a> Judged<'a> {
+    pub fn keys(&self) -> BTreeSet<ExposureKey<'a>> {
+        let mut keys = BTreeSet::new();
+        for volume in &self.violations {
+            for finding in &volume.findings {
+                if finding.containers.is_empty() {
+                    keys.insert((volume.volume, finding.path.clone(), None));
+                }
+                for container in &finding.containers {
+                    keys.insert((volume.volume, finding.path.clone(), Some(*container)));
+                }
+            }
+        }
+        keys
+    }
+}
+
+/// Applies `directoryMounts` and `allowedImages` to the exposures of an object.
+pub fn judge<'a>(volumes: Vec<VolumeExposure<'a>>, settings: &Settings) -> Judged<'a> {
+    let mut judged = Judged::default();
+    for volume in volumes {
+        let allowed = !volume.mounted_by.is_empty()
+            && volume
+                .mounted_by
+                .iter()
+                .all(|(_, image)| settings.image_allowed(image));
+        if allowed {
+            continue;
+        }
+        let (mut violating, mut warned): (Vec<Finding>, Vec<Finding>) = (Vec::new(), Vec::new());
+        for finding in volume.findings {
+            match (finding.exposure.is_directory(), settings.directory_mounts) {
+                (false, _) | (true, DirectoryMounts::Reject) => violating.push(finding),
+                (true, DirectoryMounts::Warn) => warned.push(finding),
+                (true, DirectoryMounts::Ignore) => {}
+            }
+        }
+        let with = |findings: Vec<Finding<'a>>| VolumeExposure {
+            findings,
+            mounted_by: volume.mounted_by.clone(),
+            ..volume
+        };
+        if !violating.is_empty() {
+            judged.violations.push(with(violating));
+        }
+        if !warned.is_empty() {
+            judged.warned.push(with(warned));
+        }
+    }
+    judged
+}
+
+/// Every exposure of `object` as a `target`.
+pub fn scan<'a>(
+    object: &'a KubeObject,
+    target: Target,
+    catalog: &SocketCatalog,
+) -> Vec<VolumeExposure<'a>> {
+    match target {
+        Target::PodSpec(at) => at
+            .select(object)
+            .map(|spec| scan_pod_spec(spec, catalog))
+            .unwrap_or_default(),
+        Target::PersistentVolume => {
+            let Some(host_path) = object.spec.as_ref().and_then(|s| s.host_path.as_ref()) else {
+                return Vec::new();
+            };
+            let path = HostPath::parse(&host_path.path);
+            let Some(exposure) = catalog.classify(&path) else {
+                return Vec::new();
+            };
+            vec![VolumeExposure {
+                volume: "",
+                host_path: &host_path.path,
+                findings: vec![Finding {
+                    reach: Reach::Whole,
+                    path,
+                    exposure,
+                    containers: Vec::new(),
+                }],
+                mounted_by: Vec::new(),
+            }]
+        }
+    }
+}
+
+fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> ValidationResponse {
+    let Some(target) = kinds::target(&request.kind) else {
+        return accept(Vec::new());
+    };
+    let update = match request.operation.as_str() {
+        "CREATE" => false,
+        "UPDATE" => true,
+        _ => return accept(Vec::new()),
+    };
+    let Some(object) = &request.object else {
+        return reject(
+            format!(
+                "cannot read the request: request.object is missing from a {} {}",
+                request.operation, request.kind.kind
+            ),
+            Vec::new(),
+        );
+    };
+    let meta = object.metadata();
+    if meta.deletion_timestamp.is_some() {
+        return accept(Vec::new());
+    }
+    let catalog = settings.catalog();
+    let judged = judge(scan(object, target, &catalog), settings);
+    if judged.violations.is_empty() && judged.warned.is_empty() {
+        return accept(Vec::new());
+    }
+    let persistent_volume = target == Target::PersistentVolume;
+    let name = message::object_name(&request.kind.kind, meta);
+    let mut warnings: Vec<String> = judged
+        .warned
+        .iter()
+        .map(|v| message::warning("", v, persistent_volume))
+        .collect();
+    if judged.violations.is_empty() {
+        return accept(warnings);
+    }
+
+    let old = match (update, &request.old_object) {
+        (true, Some(old)) => judge(scan(old, target, &catalog), settings).keys(),
+        _ => BTreeSet::new(),
+    };
+    let (mut new, existing) = split_new(judged.violations, &old);
+    warnings.extend(existing.iter().map(|v| {
+        message::warning(
+            "pre-existing exposure left unchanged: ",
+            v,
+            persistent_volume,
+        )
+    }));
+
+    // Mutate mode removes what it can of what the request introduces. A Pod's volumes and
+    // mounts are immutable, so a Pod UPDATE is judged as in reject mode.
+    let mut removals = Vec::new();
+    let mut blocking_existing = existing;
+    if let (Mode::Mutate, Target::PodSpec(at)) = (settings.mode, target)
+        && !(update && at.is_pod())
+    {
+        let (planned, remaining) = mutation::plan(new);
+        new = remaining;
+        blocking_existing = mutation::plan(blocking_existing).1;
+        match meta.controller().filter(|_| !at.is_pod()) {
+            Some(owner) => warnings.extend(planned.iter().map(|removal| {
+                format!(
+                    "{name} is controlled by {} {:?}, so it is not mutated (its controller would                      replace it); its Pods are mutated when they are created: {}",
+                    owner.kind,
+                    owner.name,
+                    removal.describe("would remove")
+                )
+            })),
+            None => removals = planned,
+        }
+    }
+
+    if !new.is_empty() {
+        let heading = if update {
+            format!(
+                "{name} adds an exposure of a container runtime socket through hostPath volumes:"
+            )
+        } else {
+            format!("{name} exposes a container runtime socket through hostPath volumes:")
+        };
+        return reject(
+            message::rejection(&heading, &new, persistent_volume),
+            warnings,
+        );
+    }
+    if let Target::PodSpec(at) = target
+        && !at.is_pod()
+        && !blocking_existing.is_empty()
+        && template_changed(raw, at)
+    {
+        let heading = format!(
+            "{name} changes its pod template, and the Pods it would create still expose a \
+             container runtime socket (they would be rejected):"
+        );
+        return reject(
+            message::rejection(&heading, &blocking_existing, false),
+            warnings,
+        );
+    }
+    match target {
+        Target::PodSpec(at) if !removals.is_empty() => mutate(raw, at, &removals, warnings),
+        _ => accept(warnings),
+    }
+}
+
+/// Removes `removals` from the request's object and answers with the mutated object.
+fn mutate(
+    raw: &[u8],
+    at: kinds::PodSpecAt,
+    removals: &[mutation::Removal],
+    mut warnings: Vec<String>,
+) -> ValidationResponse {
+    #[derive(serde::Deserialize)]
+    struct Request {
+        request: Object,
+    }
+    #[derive(serde::Deserialize)]
+    struct Object {
+        object: serde_json::Value,
+    }
+    let mut object = match serde_json::from_slice::<Request>(raw) {
+        Ok(request) => request.request.object,
+        Err(error) => return reject(format!("cannot read the request: {error}"), warnings),
+    };
+    if let Err(error) = mutation::apply(&mut object, at, removals) {
+        return reject(
+            format!("cannot remove the socket mounts: {error}"),
+            warnings,
+        );
+    }
+    let removed: Vec<String> = removals.iter().map(|r| r.audit()).collect();
+    warnings.splice(0..0, removals.iter().map(|r| r.describe("removed")));
+    let mut response = accept(warnings);
+    response.mutated_object = Some(object);
+    response.audit_annotations = Some(HashMap::from([(
+        "removed-socket-mounts".to_string(),
+        removed.join(", "),
+    )]));
+    response
+}
+
+/// Splits violations into the volumes with an exposure that `old` did not have (keeping only
+/// the new findings) and the volumes whose exposures were all there before.
+fn split_new<'a>(
+    violations: Vec<VolumeExposure<'a>>,
+    old: &BTreeSet<ExposureKey<'a>>,
+) -> (Vec<VolumeExposure<'a>>, Vec<VolumeExposure<'a>>) {
+    let (mut new, mut existing) = (Vec::new(), Vec::new());
+    for volume in violations {
+        let is_new = |finding: &Finding<'a>| {
+            let key = |container| (volume.volume, finding.path.clone(), container);
+            if finding.containers.is_empty() {
+                !old.contains(&key(None))
+            } else {
+                finding
+                    .containers
+                    .iter()
+                    .any(|container| !old.contains(&key(Some(*container))))
+            }
+        };
+        if volume.findings.iter().any(is_new) {
+            new.push(volume);
+        } else {
+            existing.push(volume);
+        }
+    }
+    (new, existing)
+}
+
+/// True when the pod template of an UPDATE differs from the old one in any field. Only this
+/// rare path (an update of a workload that already exposes a socket) reads the whole template.
+fn template_changed(raw: &[u8], at: kinds::PodSpecAt) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Both {
+        request: Objects,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Objects {
+        object: serde_json::Value,
+        old_object: serde_json::Value,
+    }
+    let Ok(both) = serde_json::from_slice::<Both>(raw) else {
+        return true;
+    };
+    let template_keys = &at.keys()[..at.keys().len() - 1];
+    let template = |object: &serde_json::Value| {
+        template_keys
+            .iter()
+            .try_fold(object, |value, key| value.get(key))
+            .cloned()
+    };
+    template(&both.request.object) != template(&both.request.old_object)
+}
+
+pub fn accept(warnings: Vec<String>) -> ValidationResponse {
+    ValidationResponse {
+        accepted: true,
+        message: None,
+        code: None,
+        mutated_object: None,
+        audit_annotations: None,
+        warnings: (!warnings.is_empty()).then_some(warnings),
+    }
+}
+
+pub fn reject(message: String, warnings: Vec<String>) -> ValidationResponse {
+    ValidationResponse {
+        accepted: false,
+        message: Some(message),
+        code: None,
+        mutated_object: None,
+        audit_annotations: None,
+        warnings: (!warnings.is_empty()).then_some(warnings),
+    }
+}

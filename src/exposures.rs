@@ -1,0 +1,293 @@
+//! Finds the exposures of a pod spec: which hostPath volumes reach a protected socket, through
+//! which mounts (with or without subPath) and in which containers.
+
+use crate::host_path::HostPath;
+use crate::request::{Container, Spec};
+use crate::sockets::{Exposure, SocketCatalog};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContainerKind {
+    Container,
+    Init,
+    Ephemeral,
+}
+
+/// A container of the pod spec, by name and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerRef<'a> {
+    pub name: &'a str,
+    pub kind: ContainerKind,
+}
+
+/// How a finding reaches into its volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach<'a> {
+    /// The volume as a whole (every mount without subPath, and the volume itself).
+    Whole,
+    /// A `subPath` mount.
+    SubPath(&'a str),
+    /// A `subPathExpr` mount, which cannot be resolved before the pod runs.
+    SubPathExpr(&'a str),
+}
+
+/// One thing a volume exposes, and the containers that reach it.
+#[derive(Debug, Clone)]
+pub struct Finding<'a> {
+    pub reach: Reach<'a>,
+    /// The normalized host path reached.
+    pub path: HostPath,
+    pub exposure: Exposure,
+    /// Containers that reach `path`; empty for a volume no container mounts as a whole.
+    pub containers: Vec<ContainerRef<'a>>,
+}
+
+/// The exposures of one hostPath volume.
+#[derive(Debug, Clone)]
+pub struct VolumeExposure<'a> {
+    pub volume: &'a str,
+    /// The hostPath as written.
+    pub host_path: &'a str,
+    pub findings: Vec<Finding<'a>>,
+    /// Every container that mounts the volume in any way, with its image.
+    pub mounted_by: Vec<(ContainerRef<'a>, &'a str)>,
+}
+
+impl VolumeExposure<'_> {
+    /// True when the volume is a socket itself (as opposed to a directory that contains one).
+    pub fn is_socket_volume(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.reach == Reach::Whole && !f.exposure.is_directory())
+    }
+}
+
+/// Every exposing hostPath volume of `spec`, in the order of `spec.volumes`.
+pub fn scan_pod_spec<'a>(spec: &'a Spec, catalog: &SocketCatalog) -> Vec<VolumeExposure<'a>> {
+    let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
+    let mut bases: Vec<(HostPath, Option<Exposure>)> = Vec::new();
+    let mut by_name: HashMap<&'a str, usize> = HashMap::new();
+    for volume in spec.volumes.as_deref().unwrap_or_default() {
+        let Some(host_path) = &volume.host_path else {
+            continue;
+        };
+        let path = HostPath::parse(&host_path.path);
+        let exposure = catalog.classify(&path);
+        by_name.insert(&volume.name, exposures.len());
+        exposures.push(VolumeExposure {
+            volume: &volume.name,
+            host_path: &host_path.path,
+            findings: Vec::new(),
+            mounted_by: Vec::new(),
+        });
+        bases.push((path, exposure));
+    }
+    if exposures.is_empty() {
+        return exposures;
+    }
+    // The volume itself exposes what its path exposes, whether or not a container mounts it.
+    for (volume, (path, exposure)) in exposures.iter_mut().zip(&bases) {
+        if let Some(exposure) = exposure {
+            volume.findings.push(Finding {
+                reach: Reach::Whole,
+                path: path.clone(),
+                exposure: exposure.clone(),
+                containers: Vec::new(),
+            });
+        }
+    }
+    for (container, kind) in containers(spec) {
+        let me = ContainerRef {
+            name: &container.name,
+            kind,
+        };
+        for mount in container.volume_mounts.as_deref().unwrap_or_default() {
+            let Some(&index) = by_name.get(mount.name.as_str()) else {
+                continue;
+            };
+            let (base_path, base_exposure) = &bases[index];
+            let volume = &mut exposures[index];
+            if !volume.mounted_by.iter().any(|(c, _)| *c == me) {
+                volume
+                    .mounted_by
+                    .push((me, container.image.as_deref().unwrap_or_default()));
+            }
+            let (reach, reached) =
+                match (non_empty(&mount.sub_path_expr), non_empty(&mount.sub_path)) {
+                    (Some(expr), _) => (
+                        Reach::SubPathExpr(expr),
+                        unresolved(base_path, base_exposure.as_ref()),
+                    ),
+                    (None, Some(sub_path)) => {
+                        let path = base_path.join(sub_path);
+                        let exposure = catalog.classify(&path);
+                        (Reach::SubPath(sub_path), exposure.map(|e| (path, e)))
+                    }
+                    (None, None) => (
+                        Reach::Whole,
+                        base_exposure.clone().map(|e| (base_path.clone(), e)),
+                    ),
+                };
+            let Some((path, exposure)) = reached else {
+                continue;
+            };
+            match volume.findings.iter_mut().find(|f| f.reach == reach) {
+                Some(finding) => {
+                    if !finding.containers.contains(&me) {
+                        finding.containers.push(me);
+                    }
+                }
+                None => volume.findings.push(Finding {
+                    reach,
+                    path,
+                    exposure,
+                    containers: vec![me],
+                }),
+            }
+        }
+    }
+    exposures.retain(|volume| !volume.findings.is_empty());
+    exposures
+}
+
+/// A `subPathExpr` into a volume that exposes a socket may reach the socket itself.
+fn unresolved(base_path: &HostPath, base: Option<&Exposure>) -> Option<(HostPath, Exposure)> {
+    let exposure = match base? {
+        socket @ Exposure::Socket { .. } => socket.clone(),
+        Exposure::Directory { contains } | Exposure::Procfs { contains } => {
+            let (label, socket) = contains.first()?.clone();
+            Exposure::Socket { label, socket }
+        }
+    };
+    Some((base_path.clone(), exposure))
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|s| !s.is_empty())
+}
+
+/// Every container of the spec with its kind, in spec order.
+pub fn containers(spec: &Spec) -> impl Iterator<Item = (&Container, ContainerKind)> {
+    fn of(
+        list: &Option<Vec<Container>>,
+        kind: ContainerKind,
+    ) -> impl Iterator<Item = (&Container, ContainerKind)> {
+        list.as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(move |c| (c, kind))
+    }
+    of(&spec.containers, ContainerKind::Container)
+        .chain(of(&spec.init_containers, ContainerKind::Init))
+        .chain(of(&spec.ephemeral_containers, ContainerKind::Ephemeral))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sockets::Runtime;
+
+    fn scan(spec: &str) -> Vec<(String, Vec<(String, String, Vec<String>)>)> {
+        let spec: Spec = serde_json::from_str(spec).unwrap();
+        let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
+        scan_pod_spec(&spec, &catalog)
+            .into_iter()
+            .map(|v| {
+                let findings = v
+                    .findings
+                    .iter()
+                    .map(|f| {
+                        (
+                            format!("{:?}", f.reach),
+                            f.path.to_string(),
+                            f.containers
+                                .iter()
+                                .map(|c| format!("{}:{:?}", c.name, c.kind))
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                (v.volume.to_string(), findings)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn socket_volume_mounted_by_every_container_kind() {
+        let found = scan(
+            r#"{"volumes":[{"name":"s","hostPath":{"path":"/var/run/docker.sock"}},{"name":"cfg","configMap":{"name":"x"}}],
+            "containers":[{"name":"a","volumeMounts":[{"name":"s","mountPath":"/s"},{"name":"cfg","mountPath":"/c"}]}],
+            "initContainers":[{"name":"i","volumeMounts":[{"name":"s","mountPath":"/s"}]}],
+            "ephemeralContainers":[{"name":"e","volumeMounts":[{"name":"s","mountPath":"/s"}]}]}"#,
+        );
+        assert_eq!(
+            found,
+            vec![(
+                "s".to_string(),
+                vec![(
+                    "Whole".to_string(),
+                    "/var/run/docker.sock".to_string(),
+                    vec!["a:Container".into(), "i:Init".into(), "e:Ephemeral".into()]
+                )]
+            )]
+        );
+    }
+
+    #[test]
+    fn unmounted_volume_is_still_found() {
+        let found = scan(
+            r#"{"volumes":[{"name":"root","hostPath":{"path":"/"}}],"containers":[{"name":"a"}]}"#,
+        );
+        assert_eq!(found[0].1[0].2, Vec::<String>::new());
+    }
+
+    #[test]
+    fn sub_path_into_a_harmless_directory_reaches_the_socket() {
+        let found = scan(
+            r#"{"volumes":[{"name":"lib","hostPath":{"path":"/var/lib"}}],
+            "containers":[{"name":"a","volumeMounts":[{"name":"lib","mountPath":"/s","subPath":"../run/docker.sock"}]}]}"#,
+        );
+        assert_eq!(
+            found[0].1,
+            vec![(
+                "SubPath(\"../run/docker.sock\")".to_string(),
+                "/var/run/docker.sock".to_string(),
+                vec!["a:Container".into()]
+            )]
+        );
+    }
+
+    #[test]
+    fn sub_path_to_a_harmless_file_leaves_only_the_directory_volume() {
+        let found = scan(
+            r#"{"volumes":[{"name":"run","hostPath":{"path":"/run"}}],
+            "containers":[{"name":"a","volumeMounts":[{"name":"run","mountPath":"/x","subPath":"secrets/token"}]}]}"#,
+        );
+        assert_eq!(found[0].1.len(), 1);
+        assert_eq!(found[0].1[0].1, "/run");
+        assert!(found[0].1[0].2.is_empty());
+    }
+
+    #[test]
+    fn sub_path_expr_into_a_directory_counts_as_the_socket() {
+        let spec: Spec = serde_json::from_str(
+            r#"{"volumes":[{"name":"run","hostPath":{"path":"/var/run"}}],
+            "containers":[{"name":"a","volumeMounts":[{"name":"run","mountPath":"/x","subPathExpr":"$(POD)"}]}]}"#,
+        )
+        .unwrap();
+        let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
+        let found = scan_pod_spec(&spec, &catalog);
+        let expr = &found[0].findings[1];
+        assert_eq!(expr.reach, Reach::SubPathExpr("$(POD)"));
+        assert!(!expr.exposure.is_directory());
+    }
+
+    #[test]
+    fn mounts_of_unknown_or_other_volumes_are_ignored() {
+        let found = scan(
+            r#"{"volumes":[{"name":"data","hostPath":{"path":"/data"}}],
+            "containers":[{"name":"a","volumeMounts":[{"name":"missing","mountPath":"/m"},{"name":"data","mountPath":"/d"}]}]}"#,
+        );
+        assert!(found.is_empty());
+    }
+}

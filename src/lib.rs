@@ -1,0 +1,60 @@
+//! docker-socket-policy: a Kubewarden policy that rejects, or removes, hostPath volumes that
+//! expose a container runtime's daemon socket.
+//!
+//! This file is the waPC shell only. The decisions live in small pure modules:
+//! [`host_path`] normalizes paths, [`sockets`] says what a path exposes, [`kinds`] where each
+//! kind keeps its pod spec, [`exposures`] walks a pod spec, [`decision`] applies the settings
+//! and the CREATE/UPDATE rules, [`mutation`] edits the object, [`message`] writes what users read.
+
+pub mod decision;
+pub mod exposures;
+pub mod host_path;
+pub mod kinds;
+pub mod message;
+pub mod mutation;
+pub mod request;
+pub mod settings;
+pub mod sockets;
+
+use kubewarden_policy_sdk::settings::SettingsValidationResponse;
+use kubewarden_policy_sdk::wapc_guest as guest;
+use kubewarden_policy_sdk::{protocol_version_guest, response::ValidationResponse};
+
+pub use decision::validate as evaluate;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    guest::register_function("validate", validate);
+    guest::register_function("validate_settings", validate_settings);
+    guest::register_function("protocol_version", protocol_version_guest);
+}
+
+fn validate(payload: &[u8]) -> guest::CallResult {
+    respond(&decision::validate(payload))
+}
+
+fn validate_settings(payload: &[u8]) -> guest::CallResult {
+    respond(&check_settings(payload))
+}
+
+/// The answer to `validate_settings`: invalid settings are `valid: false` with a message that
+/// names the field, never a guest error.
+pub fn check_settings(payload: &[u8]) -> SettingsValidationResponse {
+    match settings::Settings::from_json(payload) {
+        Ok(_) => SettingsValidationResponse {
+            valid: true,
+            message: None,
+        },
+        Err(message) => SettingsValidationResponse {
+            valid: false,
+            message: Some(message),
+        },
+    }
+}
+
+fn respond<T: serde::Serialize>(response: &T) -> guest::CallResult {
+    Ok(serde_json::to_vec(response)?)
+}
+
+/// Keeps the response type in the public API for native callers (tests, benchmarks).
+pub type Response = ValidationResponse;

@@ -1,0 +1,148 @@
+//! What users read: rejection messages (one line per volume) and short warnings.
+
+use crate::exposures::{ContainerKind, ContainerRef, Reach, VolumeExposure};
+use crate::host_path::HostPath;
+use crate::request::ObjectMeta;
+use crate::sockets::Exposure;
+use std::fmt::Write;
+
+/// `Deployment "web"`, or the generateName prefix when the name is not set yet.
+pub fn object_name(kind: &str, meta: &ObjectMeta) -> String {
+    match (&meta.name, &meta.generate_name) {
+        (Some(name), _) if !name.is_empty() => format!("{kind} {name:?}"),
+        (_, Some(prefix)) if !prefix.is_empty() => format!("{kind} {prefix:?} (generateName)"),
+        _ => kind.to_string(),
+    }
+}
+
+/// A rejection: a heading, then one line per volume.
+pub fn rejection(heading: &str, volumes: &[VolumeExposure], persistent_volume: bool) -> String {
+    let mut out = heading.to_string();
+    for volume in volumes {
+        out.push_str("\n- ");
+        out.push_str(&volume_line(volume, persistent_volume));
+    }
+    out
+}
+
+/// The full description of one volume's exposures and how to fix them.
+pub fn volume_line(volume: &VolumeExposure, persistent_volume: bool) -> String {
+    let mut out = if persistent_volume {
+        format!("hostPath {}", volume.host_path)
+    } else {
+        format!("volume {:?} (hostPath {})", volume.volume, volume.host_path)
+    };
+    for (i, finding) in volume.findings.iter().enumerate() {
+        out.push_str(if i == 0 { " " } else { "; " });
+        match finding.reach {
+            Reach::Whole => {
+                let _ = write!(out, "is {}", describe(&finding.exposure, &finding.path));
+            }
+            Reach::SubPath(sub_path) => {
+                let _ = write!(
+                    out,
+                    "with subPath {sub_path:?} reaches {}",
+                    describe(&finding.exposure, &finding.path)
+                );
+            }
+            Reach::SubPathExpr(expr) => {
+                let _ = write!(
+                    out,
+                    "with subPathExpr {expr:?} is resolved only when the pod runs and can reach {}",
+                    describe(&finding.exposure, &finding.path)
+                );
+            }
+        }
+        if persistent_volume {
+            out.push_str(", and every Pod that claims this PersistentVolume reaches it");
+        } else {
+            out.push_str(", ");
+            out.push_str(&mounted_by(&finding.containers));
+        }
+    }
+    out.push_str(". Fix: ");
+    out.push_str(fix(volume, persistent_volume));
+    out
+}
+
+/// A one-line warning about a volume's exposure.
+pub fn warning(prefix: &str, volume: &VolumeExposure, persistent_volume: bool) -> String {
+    let exposure = volume
+        .findings
+        .first()
+        .map(|f| describe(&f.exposure, &f.path))
+        .unwrap_or_default();
+    if persistent_volume {
+        format!("{prefix}hostPath {} exposes {exposure}", volume.host_path)
+    } else {
+        format!(
+            "{prefix}volume {:?} (hostPath {}) exposes {exposure}",
+            volume.volume, volume.host_path
+        )
+    }
+}
+
+/// What an exposure is: `the Docker daemon socket /run/docker.sock`,
+/// `directory /var/run, which contains the Docker daemon socket /var/run/docker.sock`.
+pub fn describe(exposure: &Exposure, path: &HostPath) -> String {
+    match exposure {
+        Exposure::Socket { label, socket } => format!("{label} {socket}"),
+        Exposure::Directory { contains } => {
+            format!("directory {path}, which contains {}", sockets(contains))
+        }
+        Exposure::Procfs { contains } => format!(
+            "{path}, which reaches the host's root filesystem through procfs and with it {}",
+            sockets(contains)
+        ),
+    }
+}
+
+fn sockets(contains: &[(&'static str, String)]) -> String {
+    let Some((label, socket)) = contains.first() else {
+        return "a protected socket".to_string();
+    };
+    match contains.len() - 1 {
+        0 => format!("{label} {socket}"),
+        1 => format!("{label} {socket} and 1 more protected socket"),
+        more => format!("{label} {socket} and {more} more protected sockets"),
+    }
+}
+
+/// `mounted by containers agent, setup (init)`.
+pub fn mounted_by(containers: &[ContainerRef]) -> String {
+    match containers {
+        [] => "not mounted by any container (an ephemeral container can still mount it)".into(),
+        [one] => format!("mounted by container {}", container_list(&[*one])),
+        many => format!("mounted by containers {}", container_list(many)),
+    }
+}
+
+/// `agent, setup (init), debugger (ephemeral)`.
+pub fn container_list(containers: &[ContainerRef]) -> String {
+    let mut out = String::new();
+    for (i, container) in containers.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(container.name);
+        match container.kind {
+            ContainerKind::Container => {}
+            ContainerKind::Init => out.push_str(" (init)"),
+            ContainerKind::Ephemeral => out.push_str(" (ephemeral)"),
+        }
+    }
+    out
+}
+
+fn fix(volume: &VolumeExposure, persistent_volume: bool) -> &'static str {
+    if persistent_volume {
+        return "point the PersistentVolume at a host path that is not and does not contain a runtime socket.";
+    }
+    if volume.is_socket_volume() {
+        "remove the volume and the volumeMounts that use it."
+    } else if volume.findings.iter().any(|f| f.reach == Reach::Whole) {
+        "mount a narrower host path that does not contain the socket, or remove the volume."
+    } else {
+        "remove the volumeMounts whose subPath reaches the socket."
+    }
+}

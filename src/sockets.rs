@@ -1,0 +1,573 @@
+//! Which host paths expose which protected socket.
+//!
+//! A host path exposes a socket when it is the socket itself (or carries a protected socket's
+//! file name), when it is a directory that contains the socket, or when it reaches the host's
+//! root through procfs. `/var/run` and `/run` are the same directory on every mainstream
+//! distribution, so both spellings match.
+
+use crate::host_path::HostPath;
+use serde::Deserialize;
+
+/// A container runtime whose sockets can be protected by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Runtime {
+    Docker,
+    Containerd,
+    Crio,
+    Podman,
+}
+
+impl TryFrom<String> for Runtime {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        choice(
+            &value,
+            &[
+                ("docker", Runtime::Docker),
+                ("containerd", Runtime::Containerd),
+                ("crio", Runtime::Crio),
+                ("podman", Runtime::Podman),
+            ],
+        )
+    }
+}
+
+/// One of a fixed set of names, or a message that lists them.
+pub fn choice<T: Copy>(value: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, choice)| *choice)
+        .ok_or_else(|| {
+            let names: Vec<String> = choices
+                .iter()
+                .map(|(name, _)| format!("`{name}`"))
+                .collect();
+            format!(
+                "unknown value `{value}`, expected one of {}",
+                names.join(", ")
+            )
+        })
+}
+
+/// Placeholder component in a preset path that matches any one component (a user id).
+const ANY_UID: &str = "<uid>";
+
+/// (runtime, socket path, what to call it). Paths are written in the spelling people know;
+/// `/var/run` and `/run` twins are derived.
+const PRESETS: &[(Runtime, &str, &str)] = &[
+    (
+        Runtime::Docker,
+        "/var/run/docker.sock",
+        "the Docker daemon socket",
+    ),
+    (
+        Runtime::Docker,
+        "/var/run/dockershim.sock",
+        "the dockershim socket",
+    ),
+    (
+        Runtime::Docker,
+        "/var/run/cri-dockerd.sock",
+        "the cri-dockerd socket",
+    ),
+    (
+        Runtime::Docker,
+        "/run/user/<uid>/docker.sock",
+        "the rootless Docker daemon socket",
+    ),
+    (
+        Runtime::Docker,
+        r"\\.\pipe\docker_engine",
+        "the Docker daemon pipe",
+    ),
+    (
+        Runtime::Containerd,
+        "/run/containerd/containerd.sock",
+        "the containerd socket",
+    ),
+    (
+        Runtime::Containerd,
+        "/run/k3s/containerd/containerd.sock",
+        "the k3s containerd socket",
+    ),
+    (
+        Runtime::Containerd,
+        r"\\.\pipe\containerd-containerd",
+        "the containerd pipe",
+    ),
+    (Runtime::Crio, "/var/run/crio/crio.sock", "the CRI-O socket"),
+    (
+        Runtime::Podman,
+        "/run/podman/podman.sock",
+        "the Podman socket",
+    ),
+    (
+        Runtime::Podman,
+        "/run/user/<uid>/podman/podman.sock",
+        "the rootless Podman socket",
+    ),
+];
+
+/// A socket file name that is protected wherever it appears.
+const FILE_NAMES: &[(Runtime, &str, &str)] = &[
+    (Runtime::Docker, "docker.sock", "a Docker daemon socket"),
+    (
+        Runtime::Containerd,
+        "containerd.sock",
+        "a containerd socket",
+    ),
+    (Runtime::Crio, "crio.sock", "a CRI-O socket"),
+    (Runtime::Podman, "podman.sock", "a Podman socket"),
+];
+
+/// What a host path exposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exposure {
+    /// The path is a protected socket (exposure kind 1): `label` and the socket's path.
+    Socket { label: &'static str, socket: String },
+    /// The path is a directory that contains protected sockets (kind 2).
+    Directory {
+        contains: Vec<(&'static str, String)>,
+    },
+    /// The path reaches the host's root filesystem through procfs (kind 3).
+    Procfs {
+        contains: Vec<(&'static str, String)>,
+    },
+}
+
+impl Exposure {
+    /// Directory and procfs exposures are governed by the `directoryMounts` setting.
+    pub fn is_directory(&self) -> bool {
+        !matches!(self, Exposure::Socket { .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Pattern {
+    /// Components in the `/run` spelling; `<uid>` matches any one component.
+    Unix(Vec<String>),
+    Pipe(String),
+}
+
+#[derive(Debug, Clone)]
+struct Socket {
+    pattern: Pattern,
+    /// The path as a person wrote it, used when the host path gives no spelling to follow.
+    written: String,
+    label: &'static str,
+}
+
+/// The protected sockets of one policy configuration.
+#[derive(Debug, Clone)]
+pub struct SocketCatalog {
+    sockets: Vec<Socket>,
+    file_names: Vec<(&'static str, &'static str)>,
+}
+
+impl SocketCatalog {
+    /// The sockets of the given runtime presets plus extra paths (already validated absolute).
+    pub fn new(runtimes: &[Runtime], extra_socket_paths: &[String]) -> SocketCatalog {
+        let mut sockets: Vec<Socket> = PRESETS
+            .iter()
+            .filter(|(runtime, _, _)| runtimes.contains(runtime))
+            .map(|&(_, path, label)| Socket::new(path, label))
+            .collect();
+        sockets.extend(
+            extra_socket_paths
+                .iter()
+                .map(|path| Socket::new(path, "the configured runtime socket")),
+        );
+        let file_names = FILE_NAMES
+            .iter()
+            .filter(|(runtime, _, _)| runtimes.contains(runtime))
+            .map(|&(_, name, label)| (name, label))
+            .collect();
+        SocketCatalog {
+            sockets,
+            file_names,
+        }
+    }
+
+    /// What `path` exposes, if anything.
+    pub fn classify(&self, path: &HostPath) -> Option<Exposure> {
+        match path {
+            HostPath::Pipe(name) => self
+                .sockets
+                .iter()
+                .find_map(|socket| match &socket.pattern {
+                    Pattern::Pipe(pipe) if pipe == name => Some(Exposure::Socket {
+                        label: socket.label,
+                        socket: path.to_string(),
+                    }),
+                    _ => None,
+                }),
+            HostPath::Unix(components) => self.classify_unix(components),
+        }
+    }
+
+    fn classify_unix(&self, components: &[String]) -> Option<Exposure> {
+        if let Some(procfs) = self.classify_procfs(components) {
+            return procfs;
+        }
+        let spelling = Spelling::of(components);
+        let canonical = canonical(components);
+        for socket in &self.sockets {
+            if let Pattern::Unix(pattern) = &socket.pattern
+                && pattern.len() == canonical.len()
+                && prefix_matches(canonical, pattern)
+            {
+                return Some(Exposure::Socket {
+                    label: socket.label,
+                    socket: socket.display(spelling, components),
+                });
+            }
+        }
+        if let Some(name) = components.last()
+            && let Some((_, label)) = self.file_names.iter().find(|(file, _)| file == name)
+        {
+            return Some(Exposure::Socket {
+                label,
+                socket: HostPath::Unix(components.to_vec()).to_string(),
+            });
+        }
+        // `/var` holds `/var/run`, which is `/run`.
+        let is_var = components.len() == 1 && components[0] == "var";
+        let contains: Vec<_> = self
+            .sockets
+            .iter()
+            .filter_map(|socket| match &socket.pattern {
+                Pattern::Unix(pattern)
+                    if (canonical.len() < pattern.len() && prefix_matches(canonical, pattern))
+                        || (is_var && pattern.first().is_some_and(|c| c == "run")) =>
+                {
+                    Some((socket.label, socket.display(spelling, components)))
+                }
+                _ => None,
+            })
+            .collect();
+        (!contains.is_empty()).then_some(Exposure::Directory { contains })
+    }
+
+    /// `/proc`, `/proc/<pid>` and `/proc/<pid>/root` contain the host's whole filesystem;
+    /// `/proc/<pid>/root/<rest>` is `/<rest>`. `None` when the path is not in procfs.
+    fn classify_procfs(&self, components: &[String]) -> Option<Option<Exposure>> {
+        if components.first().map(String::as_str) != Some("proc") {
+            return None;
+        }
+        let everything = || {
+            let contains: Vec<_> = self
+                .sockets
+                .iter()
+                .filter(|socket| matches!(socket.pattern, Pattern::Unix(_)))
+                .map(|socket| (socket.label, socket.written.clone()))
+                .collect();
+            (!contains.is_empty()).then_some(Exposure::Procfs { contains })
+        };
+        match components {
+            [_] => Some(everything()),
+            [_, pid, ..] if !is_process(pid) => None,
+            [_, _] => Some(everything()),
+            [_, _, root] if root == "root" => Some(everything()),
+            [_, _, root, rest @ ..] if root == "root" => Some(self.classify_unix(rest)),
+            _ => None,
+        }
+    }
+}
+
+impl Socket {
+    fn new(path: &str, label: &'static str) -> Socket {
+        let pattern = match HostPath::parse(path) {
+            HostPath::Pipe(name) => Pattern::Pipe(name),
+            HostPath::Unix(components) => Pattern::Unix(canonical(&components).to_vec()),
+        };
+        Socket {
+            pattern,
+            written: path.to_string(),
+            label,
+        }
+    }
+
+    /// The socket's path in the spelling of the host path that reached it; `<uid>` becomes the
+    /// user id from the host path when it names one.
+    fn display(&self, spelling: Spelling, host_components: &[String]) -> String {
+        let Pattern::Unix(pattern) = &self.pattern else {
+            return self.written.clone();
+        };
+        let host_canonical = canonical(host_components);
+        let resolved = pattern.iter().enumerate().map(|(i, component)| {
+            match (component.as_str(), host_canonical.get(i)) {
+                (ANY_UID, Some(uid)) => uid.as_str(),
+                (component, _) => component,
+            }
+        });
+        let spelling = match spelling {
+            Spelling::Other => Spelling::of_written(&self.written),
+            chosen => chosen,
+        };
+        let mut out = String::new();
+        for (i, component) in resolved.enumerate() {
+            if i == 0 && component == "run" && spelling == Spelling::VarRun {
+                out.push_str("/var");
+            }
+            out.push('/');
+            out.push_str(component);
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spelling {
+    VarRun,
+    Run,
+    Other,
+}
+
+impl Spelling {
+    fn of(components: &[String]) -> Spelling {
+        match components.first().map(String::as_str) {
+            Some("var") => Spelling::VarRun,
+            Some("run") => Spelling::Run,
+            _ => Spelling::Other,
+        }
+    }
+
+    fn of_written(path: &str) -> Spelling {
+        if path.starts_with("/var/run/") {
+            Spelling::VarRun
+        } else {
+            Spelling::Run
+        }
+    }
+}
+
+/// `/var/run/...` in its `/run/...` spelling (a slice of the input: no allocation).
+fn canonical(components: &[String]) -> &[String] {
+    match components {
+        [var, run, ..] if var == "var" && run == "run" => &components[1..],
+        _ => components,
+    }
+}
+
+fn prefix_matches(path: &[String], pattern: &[String]) -> bool {
+    path.iter()
+        .zip(pattern)
+        .all(|(component, expected)| expected == ANY_UID || component == expected)
+}
+
+fn is_process(component: &str) -> bool {
+    component == "self"
+        || component == "thread-self"
+        || (!component.is_empty() && component.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docker() -> SocketCatalog {
+        SocketCatalog::new(&[Runtime::Docker], &[])
+    }
+
+    fn classify(catalog: &SocketCatalog, path: &str) -> Option<Exposure> {
+        catalog.classify(&HostPath::parse(path))
+    }
+
+    fn socket(catalog: &SocketCatalog, path: &str) -> Option<String> {
+        match classify(catalog, path) {
+            Some(Exposure::Socket { socket, .. }) => Some(socket),
+            _ => None,
+        }
+    }
+
+    fn directory(catalog: &SocketCatalog, path: &str) -> Vec<String> {
+        match classify(catalog, path) {
+            Some(Exposure::Directory { contains }) | Some(Exposure::Procfs { contains }) => {
+                contains.into_iter().map(|(_, path)| path).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_docker_socket_in_every_spelling() {
+        let catalog = docker();
+        for path in [
+            "/var/run/docker.sock",
+            "/run/docker.sock",
+            "//var/run/docker.sock",
+            "/var/run/./docker.sock",
+            "/var/run/docker.sock/",
+            "/var/lib/../run/docker.sock",
+            "var/run/docker.sock",
+        ] {
+            assert!(
+                socket(&catalog, path).is_some(),
+                "{path} must be the socket"
+            );
+        }
+        assert_eq!(
+            socket(&catalog, "/run/docker.sock").as_deref(),
+            Some("/run/docker.sock")
+        );
+        assert_eq!(
+            socket(&catalog, "//var/run/docker.sock").as_deref(),
+            Some("/var/run/docker.sock")
+        );
+    }
+
+    #[test]
+    fn docker_file_name_anywhere() {
+        let catalog = docker();
+        assert_eq!(
+            socket(&catalog, "/srv/ci/docker.sock").as_deref(),
+            Some("/srv/ci/docker.sock")
+        );
+        assert!(socket(&catalog, "/docker.sock").is_some());
+    }
+
+    #[test]
+    fn near_misses_are_not_exposures() {
+        let catalog = docker();
+        for path in [
+            "/var/run/docker.sock.bak",
+            "/var/run-foo",
+            "/run/docker.socket",
+            "/var/lib/docker",
+            "/var/run/docker.sock ",
+            "/var/lib",
+            "/etc",
+            "/run/containerd/containerd.sock",
+            "/proc/sys",
+            "/proc/1/environ",
+            "/Var/Run",
+        ] {
+            assert_eq!(
+                classify(&catalog, path),
+                None,
+                "{path} must not be an exposure"
+            );
+        }
+    }
+
+    #[test]
+    fn directories_that_contain_the_socket() {
+        let catalog = docker();
+        assert_eq!(
+            directory(&catalog, "/var/run"),
+            vec![
+                "/var/run/docker.sock",
+                "/var/run/dockershim.sock",
+                "/var/run/cri-dockerd.sock",
+                "/var/run/user/<uid>/docker.sock"
+            ]
+        );
+        assert_eq!(directory(&catalog, "/run")[0], "/run/docker.sock");
+        assert_eq!(directory(&catalog, "/var")[0], "/var/run/docker.sock");
+        assert_eq!(directory(&catalog, "/")[0], "/var/run/docker.sock");
+        assert_eq!(directory(&catalog, "//")[0], "/var/run/docker.sock");
+        assert_eq!(
+            directory(&catalog, "/run/user"),
+            vec!["/run/user/<uid>/docker.sock"]
+        );
+        assert_eq!(
+            directory(&catalog, "/run/user/1000"),
+            vec!["/run/user/1000/docker.sock"]
+        );
+    }
+
+    #[test]
+    fn rootless_socket_for_any_uid() {
+        let catalog = docker();
+        assert_eq!(
+            socket(&catalog, "/run/user/1000/docker.sock").as_deref(),
+            Some("/run/user/1000/docker.sock")
+        );
+    }
+
+    #[test]
+    fn procfs_reaches_the_host_root() {
+        let catalog = docker();
+        for path in [
+            "/proc",
+            "/proc/1",
+            "/proc/self",
+            "/proc/1/root",
+            "/proc/42/root/",
+        ] {
+            assert!(
+                matches!(classify(&catalog, path), Some(Exposure::Procfs { .. })),
+                "{path} must reach the host root"
+            );
+        }
+        assert_eq!(
+            socket(&catalog, "/proc/1/root/var/run/docker.sock").as_deref(),
+            Some("/var/run/docker.sock")
+        );
+        assert_eq!(
+            directory(&catalog, "/proc/1/root/run")[0],
+            "/run/docker.sock"
+        );
+        assert_eq!(classify(&catalog, "/proc/1/root/etc"), None);
+    }
+
+    #[test]
+    fn windows_pipes() {
+        let catalog = docker();
+        assert!(socket(&catalog, r"\\.\pipe\docker_engine").is_some());
+        assert!(socket(&catalog, "//./pipe/docker_engine").is_some());
+        assert_eq!(classify(&catalog, r"\\.\pipe\other"), None);
+    }
+
+    #[test]
+    fn presets_are_selected_by_runtime() {
+        let all = SocketCatalog::new(
+            &[
+                Runtime::Docker,
+                Runtime::Containerd,
+                Runtime::Crio,
+                Runtime::Podman,
+            ],
+            &[],
+        );
+        for path in [
+            "/run/containerd/containerd.sock",
+            "/var/run/containerd/containerd.sock",
+            "/run/k3s/containerd/containerd.sock",
+            r"\\.\pipe\containerd-containerd",
+            "/srv/containerd.sock",
+            "/var/run/crio/crio.sock",
+            "/run/crio/crio.sock",
+            "/opt/crio.sock",
+            "/run/podman/podman.sock",
+            "/run/user/1000/podman/podman.sock",
+            "/home/me/podman.sock",
+            "/var/run/dockershim.sock",
+            "/run/cri-dockerd.sock",
+        ] {
+            assert!(socket(&all, path).is_some(), "{path} must be a socket");
+        }
+        let crio_only = SocketCatalog::new(&[Runtime::Crio], &[]);
+        assert!(socket(&crio_only, "/var/run/docker.sock").is_none());
+        assert_eq!(
+            directory(&crio_only, "/run/crio"),
+            vec!["/run/crio/crio.sock"]
+        );
+        assert!(directory(&crio_only, "/run/user").is_empty());
+    }
+
+    #[test]
+    fn extra_socket_paths_and_their_directories() {
+        let catalog = SocketCatalog::new(&[], &["/opt/agent/run/api.sock".to_string()]);
+        assert!(socket(&catalog, "/opt/agent/run/api.sock").is_some());
+        assert_eq!(
+            directory(&catalog, "/opt/agent"),
+            vec!["/opt/agent/run/api.sock"]
+        );
+        assert_eq!(classify(&catalog, "/var/run/docker.sock"), None);
+        let twin = SocketCatalog::new(&[], &["/var/run/agent.sock".to_string()]);
+        assert!(socket(&twin, "/run/agent.sock").is_some());
+    }
+}
