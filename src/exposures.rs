@@ -187,7 +187,10 @@ mod tests {
     use super::*;
     use crate::sockets::Runtime;
 
-    fn scan(spec: &str) -> Vec<(String, Vec<(String, String, Vec<String>)>)> {
+    /// (reach, path, containers) of a finding, as text.
+    type FindingText = (String, String, Vec<String>);
+
+    fn scan(spec: &str) -> Vec<(String, Vec<FindingText>)> {
         let spec: Spec = serde_json::from_str(spec).unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
         scan_pod_spec(&spec, &catalog)

@@ -1,0 +1,103 @@
+//! Hosts the policy module the way the Kubewarden engine does: `wapc` on `wasmtime-provider`,
+//! WASI enabled, the module compiled once and a fresh instance per evaluation
+//! (`build_pre` then `rehydrate`), and a host callback that answers the guest's logging and
+//! refuses every other host capability.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+use wapc::WapcHost;
+use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+/// A compiled policy module.
+pub struct Module {
+    pre: WasmtimeEngineProviderPre,
+    /// Size of the `.wasm` file in bytes.
+    pub size: usize,
+    /// Time wasmtime took to compile and pre-link it.
+    pub compile_time: Duration,
+}
+
+/// An instantiated module, after `wapc_init`.
+pub struct Instance {
+    host: WapcHost,
+}
+
+impl Module {
+    /// Reads and compiles a module.
+    pub fn load(path: &Path) -> Result<Module, String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Module::from_bytes(&bytes)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Module, String> {
+        let started = Instant::now();
+        let pre = WasmtimeEngineProviderBuilder::new()
+            .module_bytes(bytes)
+            .build_pre()
+            .map_err(|e| format!("cannot compile the module: {e}"))?;
+        Ok(Module {
+            pre,
+            size: bytes.len(),
+            compile_time: started.elapsed(),
+        })
+    }
+
+    /// A fresh instance, as policy-server creates for each evaluation.
+    pub fn instance(&self) -> Result<Instance, String> {
+        let engine = self
+            .pre
+            .rehydrate(None)
+            .map_err(|e| format!("cannot instantiate the module: {e}"))?;
+        let host = WapcHost::new(Box::new(engine), Some(Box::new(host_callback)))
+            .map_err(|e| format!("wapc_init failed: {e}"))?;
+        Ok(Instance { host })
+    }
+}
+
+impl Instance {
+    /// Calls a guest function; a guest error or a trap is `Err`.
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        self.host
+            .call(operation, payload)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl testkit::Evaluator for Instance {
+    fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        Instance::call(self, operation, payload)
+    }
+}
+
+/// Logging goes to stderr when `HARNESS_LOG` is set; any other capability (OCI, network,
+/// Kubernetes, crypto) is refused, since this policy must not need one.
+fn host_callback(
+    _id: u64,
+    binding: &str,
+    namespace: &str,
+    operation: &str,
+    payload: &[u8],
+) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    match (binding, namespace, operation) {
+        ("kubewarden", "tracing", "log") => {
+            if std::env::var_os("HARNESS_LOG").is_some() {
+                eprintln!("{}", String::from_utf8_lossy(payload));
+            }
+            Ok(Vec::new())
+        }
+        _ => Err(format!(
+            "host capability {binding}/{namespace}/{operation} is not available: \
+             this harness only provides logging"
+        )
+        .into()),
+    }
+}
+
+/// The module the tests use: `$POLICY_WASM`, or `policy.wasm` at the repository root.
+pub fn policy_path() -> std::path::PathBuf {
+    match std::env::var_os("POLICY_WASM") {
+        Some(path) => path.into(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"),
+    }
+}
