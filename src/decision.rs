@@ -26,7 +26,10 @@ pub fn validate(raw: &[u8]) -> ValidationResponse {
 }
 
 fn read_error(error: &str) -> String {
-    match error.strip_prefix("settings: ") {
+    match error
+        .strip_prefix("settings: ")
+        .or_else(|| error.starts_with("settings.").then_some(error))
+    {
         Some(rest) => format!("invalid settings: {rest}"),
         None => format!("cannot read the request: {error}"),
     }

@@ -144,7 +144,16 @@ pub fn parse_with_path<'de, T: Deserialize<'de>>(raw: &'de [u8]) -> Result<T, St
 }
 
 fn describe_error(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let path = error.path().to_string();
+    const LONGEST_PATH: usize = 160;
+    let mut path = error.path().to_string();
+    if path.len() > LONGEST_PATH {
+        let cut = (0..=LONGEST_PATH)
+            .rev()
+            .find(|&i| path.is_char_boundary(i))
+            .unwrap_or(0);
+        path.truncate(cut);
+        path.push_str("...");
+    }
     let inner = error.inner();
     if path == "." || path.is_empty() {
         inner.to_string()
