@@ -110,3 +110,20 @@ evaluate() {
   echo "checked $count fixtures"
   [ "$count" -ge 80 ]
 }
+
+@test "mutate mode answers with a base64 JSON Patch, as the engine sends it" {
+  evaluate mutate-unmounted-socket-volume
+  [ "$status" -eq 0 ]
+  jq -e '.allowed == true and .patchType == "JSONPatch"' <<< "$output"
+  [ "$(jq -r .patch <<< "$output" | base64 -d | jq -c .)" = '[{"op":"remove","path":"/spec/volumes/1"}]' ]
+  jq -e '.auditAnnotations["removed-socket-mounts"] == "dockersock"' <<< "$output"
+}
+
+@test "mutate mode: applying the patch gives the fixture's expected object" {
+  evaluate mutate-deployment
+  jq -e '.patchType == "JSONPatch"' <<< "$output"
+  ops="$(jq -r .patch <<< "$output" | base64 -d | jq -c '[.[] | .op] | unique')"
+  [[ "$ops" == *remove* ]]
+  evaluate mutate-idempotent
+  jq -e '.allowed == true and (has("patch") | not)' <<< "$output"
+}

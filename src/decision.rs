@@ -198,7 +198,8 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
         match meta.controller().filter(|_| !at.is_pod()) {
             Some(owner) => warnings.extend(planned.iter().map(|removal| {
                 format!(
-                    "{name} is controlled by {} {:?}, so it is not mutated (its controller would                      replace it); its Pods are mutated when they are created: {}",
+                    "{name} is controlled by {} {:?}, so it is not mutated (its controller would \
+                     replace it); its Pods are mutated when they are created: {}",
                     owner.kind,
                     owner.name,
                     removal.describe("would remove")
