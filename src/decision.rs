@@ -46,7 +46,7 @@ pub struct Judged<'a> {
 
 /// (volume, host path reached, container) of every violation; `None` for a volume that no
 /// container reaches. An UPDATE that adds one of these adds an exposure.
-pub type ExposureKey<'a> = (&'a str, HostPath, Option<ContainerRef<'a>>);
+pub type ExposureKey<'a> = (&'a str, HostPath<'a>, Option<ContainerRef<'a>>);
 
 impl<'a> Judged<'a> {
     pub fn keys(&self) -> BTreeSet<ExposureKey<'a>> {

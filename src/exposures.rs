@@ -36,7 +36,7 @@ pub enum Reach<'a> {
 pub struct Finding<'a> {
     pub reach: Reach<'a>,
     /// The normalized host path reached.
-    pub path: HostPath,
+    pub path: HostPath<'a>,
     pub exposure: Exposure,
     /// Containers that reach `path`; empty for a volume no container mounts as a whole.
     pub containers: Vec<ContainerRef<'a>>,
@@ -65,7 +65,7 @@ impl VolumeExposure<'_> {
 /// Every exposing hostPath volume of `spec`, in the order of `spec.volumes`.
 pub fn scan_pod_spec<'a>(spec: &'a Spec, catalog: &SocketCatalog) -> Vec<VolumeExposure<'a>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
-    let mut bases: Vec<(HostPath, Option<Exposure>)> = Vec::new();
+    let mut bases: Vec<(HostPath<'a>, Option<Exposure>)> = Vec::new();
     let mut by_name: HashMap<&'a str, usize> = HashMap::new();
     for volume in spec.volumes.as_deref().unwrap_or_default() {
         let Some(host_path) = &volume.host_path else {
@@ -151,7 +151,10 @@ pub fn scan_pod_spec<'a>(spec: &'a Spec, catalog: &SocketCatalog) -> Vec<VolumeE
 }
 
 /// A `subPathExpr` into a volume that exposes a socket may reach the socket itself.
-fn unresolved(base_path: &HostPath, base: Option<&Exposure>) -> Option<(HostPath, Exposure)> {
+fn unresolved<'a>(
+    base_path: &HostPath<'a>,
+    base: Option<&Exposure>,
+) -> Option<(HostPath<'a>, Exposure)> {
     let exposure = match base? {
         socket @ Exposure::Socket { .. } => socket.clone(),
         Exposure::Directory { contains } | Exposure::Procfs { contains } => {

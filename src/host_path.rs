@@ -6,30 +6,30 @@
 
 /// A host path after normalization.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum HostPath {
-    /// A Unix path as its components, rooted; `/` is the empty list.
-    Unix(Vec<String>),
+pub enum HostPath<'a> {
+    /// A Unix path as its components (slices of the path as written), rooted; `/` is empty.
+    Unix(Vec<&'a str>),
     /// A Windows named pipe (`\\.\pipe\NAME` or `//./pipe/NAME`): the lower-cased NAME, since
     /// Windows pipe names are case-insensitive.
     Pipe(String),
 }
 
-impl HostPath {
+impl<'a> HostPath<'a> {
     /// Normalizes a hostPath as written in a manifest.
     ///
     /// `..` is resolved lexically (it cannot climb above `/`); a relative path is judged as if
     /// rooted, which fails closed.
-    pub fn parse(raw: &str) -> HostPath {
+    pub fn parse(raw: &'a str) -> HostPath<'a> {
         if let Some(name) = pipe_name(raw) {
             return HostPath::Pipe(name.to_ascii_lowercase());
         }
-        let mut components: Vec<String> = Vec::new();
+        let mut components = Vec::new();
         push_components(&mut components, raw);
         HostPath::Unix(components)
     }
 
     /// The path a `subPath` mount reaches inside this volume.
-    pub fn join(&self, sub_path: &str) -> HostPath {
+    pub fn join(&self, sub_path: &'a str) -> HostPath<'a> {
         match self {
             HostPath::Unix(base) => {
                 let mut components = base.clone();
@@ -44,13 +44,13 @@ impl HostPath {
     /// The last component (file name), if any.
     pub fn file_name(&self) -> Option<&str> {
         match self {
-            HostPath::Unix(components) => components.last().map(String::as_str),
+            HostPath::Unix(components) => components.last().copied(),
             HostPath::Pipe(_) => None,
         }
     }
 }
 
-impl std::fmt::Display for HostPath {
+impl std::fmt::Display for HostPath<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HostPath::Unix(components) if components.is_empty() => f.write_str("/"),
@@ -65,14 +65,14 @@ impl std::fmt::Display for HostPath {
     }
 }
 
-fn push_components(components: &mut Vec<String>, raw: &str) {
+fn push_components<'a>(components: &mut Vec<&'a str>, raw: &'a str) {
     for part in raw.split('/') {
         match part {
             "" | "." => {}
             ".." => {
                 components.pop();
             }
-            other => components.push(other.to_string()),
+            other => components.push(other),
         }
     }
 }

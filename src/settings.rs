@@ -122,7 +122,7 @@ impl Settings {
     }
 
     /// The protected sockets these settings select.
-    pub fn catalog(&self) -> SocketCatalog {
+    pub fn catalog(&self) -> SocketCatalog<'_> {
         SocketCatalog::new(&self.runtimes, &self.extra_socket_paths)
     }
 

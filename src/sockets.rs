@@ -7,6 +7,7 @@
 
 use crate::host_path::HostPath;
 use serde::Deserialize;
+use std::cell::OnceCell;
 
 /// A container runtime whose sockets can be protected by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -145,75 +146,85 @@ impl Exposure {
 }
 
 #[derive(Debug, Clone)]
-enum Pattern {
+enum Pattern<'a> {
     /// Components in the `/run` spelling; `<uid>` matches any one component.
-    Unix(Vec<String>),
+    Unix(Vec<&'a str>),
     Pipe(String),
 }
 
 #[derive(Debug, Clone)]
-struct Socket {
-    pattern: Pattern,
+struct Socket<'a> {
+    pattern: Pattern<'a>,
     /// The path as a person wrote it, used when the host path gives no spelling to follow.
-    written: String,
+    written: &'a str,
     label: &'static str,
 }
 
-/// The protected sockets of one policy configuration.
+/// The protected sockets of one policy configuration. The socket patterns are built on first
+/// use: a request without hostPath volumes (most of them) never needs them.
 #[derive(Debug, Clone)]
-pub struct SocketCatalog {
-    sockets: Vec<Socket>,
-    file_names: Vec<(&'static str, &'static str)>,
+pub struct SocketCatalog<'a> {
+    runtimes: &'a [Runtime],
+    extra_socket_paths: &'a [String],
+    sockets: OnceCell<Vec<Socket<'a>>>,
 }
 
-impl SocketCatalog {
+impl<'a> SocketCatalog<'a> {
     /// The sockets of the given runtime presets plus extra paths (already validated absolute).
-    pub fn new(runtimes: &[Runtime], extra_socket_paths: &[String]) -> SocketCatalog {
-        let mut sockets: Vec<Socket> = PRESETS
-            .iter()
-            .filter(|(runtime, _, _)| runtimes.contains(runtime))
-            .map(|&(_, path, label)| Socket::new(path, label))
-            .collect();
-        sockets.extend(
-            extra_socket_paths
-                .iter()
-                .map(|path| Socket::new(path, "the configured runtime socket")),
-        );
-        let file_names = FILE_NAMES
-            .iter()
-            .filter(|(runtime, _, _)| runtimes.contains(runtime))
-            .map(|&(_, name, label)| (name, label))
-            .collect();
+    pub fn new(runtimes: &'a [Runtime], extra_socket_paths: &'a [String]) -> SocketCatalog<'a> {
         SocketCatalog {
-            sockets,
-            file_names,
+            runtimes,
+            extra_socket_paths,
+            sockets: OnceCell::new(),
         }
+    }
+
+    fn sockets(&self) -> &[Socket<'a>] {
+        self.sockets.get_or_init(|| {
+            let presets = PRESETS
+                .iter()
+                .filter(|(runtime, _, _)| self.runtimes.contains(runtime))
+                .map(|&(_, path, label)| Socket::new(path, label));
+            let extra = self
+                .extra_socket_paths
+                .iter()
+                .map(|path| Socket::new(path, "the configured runtime socket"));
+            presets.chain(extra).collect()
+        })
+    }
+
+    fn file_label(&self, name: &str) -> Option<&'static str> {
+        FILE_NAMES
+            .iter()
+            .find(|(runtime, file, _)| *file == name && self.runtimes.contains(runtime))
+            .map(|(_, _, label)| *label)
     }
 
     /// What `path` exposes, if anything.
     pub fn classify(&self, path: &HostPath) -> Option<Exposure> {
         match path {
-            HostPath::Pipe(name) => self
-                .sockets
-                .iter()
-                .find_map(|socket| match &socket.pattern {
-                    Pattern::Pipe(pipe) if pipe == name => Some(Exposure::Socket {
-                        label: socket.label,
-                        socket: path.to_string(),
-                    }),
-                    _ => None,
-                }),
+            HostPath::Pipe(name) => {
+                self.sockets()
+                    .iter()
+                    .find_map(|socket| match &socket.pattern {
+                        Pattern::Pipe(pipe) if pipe == name => Some(Exposure::Socket {
+                            label: socket.label,
+                            socket: path.to_string(),
+                        }),
+                        _ => None,
+                    })
+            }
             HostPath::Unix(components) => self.classify_unix(components),
         }
     }
 
-    fn classify_unix(&self, components: &[String]) -> Option<Exposure> {
+    fn classify_unix(&self, components: &[&str]) -> Option<Exposure> {
         if let Some(procfs) = self.classify_procfs(components) {
             return procfs;
         }
         let spelling = Spelling::of(components);
         let canonical = canonical(components);
-        for socket in &self.sockets {
+        for socket in self.sockets() {
             if let Pattern::Unix(pattern) = &socket.pattern
                 && pattern.len() == canonical.len()
                 && prefix_matches(canonical, pattern)
@@ -225,7 +236,7 @@ impl SocketCatalog {
             }
         }
         if let Some(name) = components.last()
-            && let Some((_, label)) = self.file_names.iter().find(|(file, _)| file == name)
+            && let Some(label) = self.file_label(name)
         {
             return Some(Exposure::Socket {
                 label,
@@ -233,14 +244,14 @@ impl SocketCatalog {
             });
         }
         // `/var` holds `/var/run`, which is `/run`.
-        let is_var = components.len() == 1 && components[0] == "var";
+        let is_var = components == ["var"];
         let contains: Vec<_> = self
-            .sockets
+            .sockets()
             .iter()
             .filter_map(|socket| match &socket.pattern {
                 Pattern::Unix(pattern)
                     if (canonical.len() < pattern.len() && prefix_matches(canonical, pattern))
-                        || (is_var && pattern.first().is_some_and(|c| c == "run")) =>
+                        || (is_var && pattern.first() == Some(&"run")) =>
                 {
                     Some((socket.label, socket.display(spelling, components)))
                 }
@@ -252,16 +263,16 @@ impl SocketCatalog {
 
     /// `/proc`, `/proc/<pid>` and `/proc/<pid>/root` contain the host's whole filesystem;
     /// `/proc/<pid>/root/<rest>` is `/<rest>`. `None` when the path is not in procfs.
-    fn classify_procfs(&self, components: &[String]) -> Option<Option<Exposure>> {
-        if components.first().map(String::as_str) != Some("proc") {
+    fn classify_procfs(&self, components: &[&str]) -> Option<Option<Exposure>> {
+        if components.first() != Some(&"proc") {
             return None;
         }
         let everything = || {
             let contains: Vec<_> = self
-                .sockets
+                .sockets()
                 .iter()
                 .filter(|socket| matches!(socket.pattern, Pattern::Unix(_)))
-                .map(|socket| (socket.label, socket.written.clone()))
+                .map(|socket| (socket.label, socket.written.to_string()))
                 .collect();
             (!contains.is_empty()).then_some(Exposure::Procfs { contains })
         };
@@ -269,41 +280,41 @@ impl SocketCatalog {
             [_] => Some(everything()),
             [_, pid, ..] if !is_process(pid) => None,
             [_, _] => Some(everything()),
-            [_, _, root] if root == "root" => Some(everything()),
-            [_, _, root, rest @ ..] if root == "root" => Some(self.classify_unix(rest)),
+            [_, _, "root"] => Some(everything()),
+            [_, _, "root", rest @ ..] => Some(self.classify_unix(rest)),
             _ => None,
         }
     }
 }
 
-impl Socket {
-    fn new(path: &str, label: &'static str) -> Socket {
+impl<'a> Socket<'a> {
+    fn new(path: &'a str, label: &'static str) -> Socket<'a> {
         let pattern = match HostPath::parse(path) {
             HostPath::Pipe(name) => Pattern::Pipe(name),
             HostPath::Unix(components) => Pattern::Unix(canonical(&components).to_vec()),
         };
         Socket {
             pattern,
-            written: path.to_string(),
+            written: path,
             label,
         }
     }
 
     /// The socket's path in the spelling of the host path that reached it; `<uid>` becomes the
     /// user id from the host path when it names one.
-    fn display(&self, spelling: Spelling, host_components: &[String]) -> String {
+    fn display(&self, spelling: Spelling, host_components: &[&str]) -> String {
         let Pattern::Unix(pattern) = &self.pattern else {
-            return self.written.clone();
+            return self.written.to_string();
         };
         let host_canonical = canonical(host_components);
         let resolved = pattern.iter().enumerate().map(|(i, component)| {
-            match (component.as_str(), host_canonical.get(i)) {
-                (ANY_UID, Some(uid)) => uid.as_str(),
+            match (*component, host_canonical.get(i)) {
+                (ANY_UID, Some(uid)) => *uid,
                 (component, _) => component,
             }
         });
         let spelling = match spelling {
-            Spelling::Other => Spelling::of_written(&self.written),
+            Spelling::Other => Spelling::of_written(self.written),
             chosen => chosen,
         };
         let mut out = String::new();
@@ -326,10 +337,10 @@ enum Spelling {
 }
 
 impl Spelling {
-    fn of(components: &[String]) -> Spelling {
-        match components.first().map(String::as_str) {
-            Some("var") => Spelling::VarRun,
-            Some("run") => Spelling::Run,
+    fn of(components: &[&str]) -> Spelling {
+        match components.first() {
+            Some(&"var") => Spelling::VarRun,
+            Some(&"run") => Spelling::Run,
             _ => Spelling::Other,
         }
     }
@@ -344,17 +355,17 @@ impl Spelling {
 }
 
 /// `/var/run/...` in its `/run/...` spelling (a slice of the input: no allocation).
-fn canonical(components: &[String]) -> &[String] {
+fn canonical<'c, 'a>(components: &'c [&'a str]) -> &'c [&'a str] {
     match components {
-        [var, run, ..] if var == "var" && run == "run" => &components[1..],
+        ["var", "run", ..] => &components[1..],
         _ => components,
     }
 }
 
-fn prefix_matches(path: &[String], pattern: &[String]) -> bool {
+fn prefix_matches(path: &[&str], pattern: &[&str]) -> bool {
     path.iter()
         .zip(pattern)
-        .all(|(component, expected)| expected == ANY_UID || component == expected)
+        .all(|(component, expected)| *expected == ANY_UID || component == expected)
 }
 
 fn is_process(component: &str) -> bool {
@@ -367,7 +378,7 @@ fn is_process(component: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn docker() -> SocketCatalog {
+    fn docker() -> SocketCatalog<'static> {
         SocketCatalog::new(&[Runtime::Docker], &[])
     }
 
@@ -560,14 +571,16 @@ mod tests {
 
     #[test]
     fn extra_socket_paths_and_their_directories() {
-        let catalog = SocketCatalog::new(&[], &["/opt/agent/run/api.sock".to_string()]);
+        let extra = ["/opt/agent/run/api.sock".to_string()];
+        let catalog = SocketCatalog::new(&[], &extra);
         assert!(socket(&catalog, "/opt/agent/run/api.sock").is_some());
         assert_eq!(
             directory(&catalog, "/opt/agent"),
             vec!["/opt/agent/run/api.sock"]
         );
         assert_eq!(classify(&catalog, "/var/run/docker.sock"), None);
-        let twin = SocketCatalog::new(&[], &["/var/run/agent.sock".to_string()]);
+        let extra = ["/var/run/agent.sock".to_string()];
+        let twin = SocketCatalog::new(&[], &extra);
         assert!(socket(&twin, "/run/agent.sock").is_some());
     }
 }

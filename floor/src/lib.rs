@@ -1,1 +1,22 @@
+//! The benchmark's floor: a waPC guest that only reads the `validate` payload once with
+//! `serde_json` (into `IgnoredAny`, building nothing) and accepts. No policy can be cheaper
+//! than reading its request once, so policy time / floor time is the policy's own overhead.
 
+use wapc_guest::prelude::*;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+        Ok(_) => Ok(br#"{"accepted":true}"#.to_vec()),
+        Err(error) => Ok(format!(r#"{{"accepted":false,"message":"{error}"}}"#).into_bytes()),
+    }
+}
+
+fn validate_settings(_payload: &[u8]) -> CallResult {
+    Ok(br#"{"valid":true}"#.to_vec())
+}

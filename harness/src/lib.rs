@@ -6,10 +6,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 use wapc::WapcHost;
-use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+use wasmtime_provider::{ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
 /// A compiled policy module.
 pub struct Module {
+    engine: wasmtime::Engine,
+    module: wasmtime::Module,
     pre: WasmtimeEngineProviderPre,
     /// Size of the `.wasm` file in bytes.
     pub size: usize,
@@ -31,28 +33,79 @@ impl Module {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Module, String> {
+        let engine = wasmtime::Engine::default();
         let started = Instant::now();
-        let pre = WasmtimeEngineProviderBuilder::new()
-            .module_bytes(bytes)
-            .build_pre()
+        let module = wasmtime::Module::new(&engine, bytes)
             .map_err(|e| format!("cannot compile the module: {e}"))?;
+        let compile_time = started.elapsed();
+        let pre = Module::pre(&engine, &module, None)?;
         Ok(Module {
+            engine,
+            module,
             pre,
             size: bytes.len(),
-            compile_time: started.elapsed(),
+            compile_time,
         })
+    }
+
+    fn pre(
+        engine: &wasmtime::Engine,
+        module: &wasmtime::Module,
+        limits: Option<ResourceLimits>,
+    ) -> Result<WasmtimeEngineProviderPre, String> {
+        let mut builder = WasmtimeEngineProviderBuilder::new()
+            .engine(engine.clone())
+            .module(module.clone());
+        if let Some(limits) = limits {
+            builder = builder.enable_resource_limits(limits);
+        }
+        builder
+            .build_pre()
+            .map_err(|e| format!("cannot link the module: {e}"))
+    }
+
+    /// The guest's linear memory, in bytes, after `wapc_init` and one call of `operation` on a
+    /// fresh instance: the smallest memory limit (in 64 KiB pages) under which the call succeeds.
+    pub fn memory_after(&self, operation: &str, payload: &[u8]) -> Result<usize, String> {
+        const PAGE: usize = 64 * 1024;
+        let fits = |pages: usize| -> bool {
+            let limits = ResourceLimits {
+                max_memory_size: Some(pages * PAGE),
+                ..Default::default()
+            };
+            Module::pre(&self.engine, &self.module, Some(limits))
+                .and_then(|pre| instance_of(&pre))
+                .and_then(|instance| instance.call(operation, payload))
+                .is_ok()
+        };
+        let (mut low, mut high) = (0usize, 65_536usize);
+        if !fits(high) {
+            return Err(format!("{operation} fails even with 4 GiB of memory"));
+        }
+        while high - low > 1 {
+            let middle = (low + high) / 2;
+            if fits(middle) {
+                high = middle;
+            } else {
+                low = middle;
+            }
+        }
+        Ok(high * PAGE)
     }
 
     /// A fresh instance, as policy-server creates for each evaluation.
     pub fn instance(&self) -> Result<Instance, String> {
-        let engine = self
-            .pre
-            .rehydrate(None)
-            .map_err(|e| format!("cannot instantiate the module: {e}"))?;
-        let host = WapcHost::new(Box::new(engine), Some(Box::new(host_callback)))
-            .map_err(|e| format!("wapc_init failed: {e}"))?;
-        Ok(Instance { host })
+        instance_of(&self.pre)
     }
+}
+
+fn instance_of(pre: &WasmtimeEngineProviderPre) -> Result<Instance, String> {
+    let engine = pre
+        .rehydrate(None)
+        .map_err(|e| format!("cannot instantiate the module: {e}"))?;
+    let host = WapcHost::new(Box::new(engine), Some(Box::new(host_callback)))
+        .map_err(|e| format!("wapc_init failed: {e}"))?;
+    Ok(Instance { host })
 }
 
 impl Instance {

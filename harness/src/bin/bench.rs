@@ -1,0 +1,332 @@
+//! `make bench`: what the policy costs per request, against the floor of reading the request once.
+//!
+//! Loads the release policy module and the floor module (a guest that only parses the payload
+//! into `IgnoredAny`) once in the harness, and for generated Pods and Deployments of about
+//! 2 KB, 20 KB, 200 KB and 1 MB, each without and with an exposure, measures:
+//! - `validate` on a warm instance (median, p99);
+//! - a request served the way policy-server serves it: a fresh instance from the pre-compiled
+//!   module (`rehydrate`), `wapc_init`, one `validate`;
+//! - the same decision code natively;
+//! - module size, compile time and the guest's linear memory after the largest request.
+//!
+//! Prints a table and writes the figures as JSON (`--json PATH`, default bench-results.json).
+
+use harness::Module;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Each measurement runs for about this long (at least `MIN_RUNS`, at most `MAX_RUNS` calls).
+const BUDGET: Duration = Duration::from_millis(400);
+const MIN_RUNS: usize = 15;
+const MAX_RUNS: usize = 20_000;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut policy = PathBuf::from("policy.wasm");
+    let mut floor = PathBuf::from("floor.wasm");
+    let mut json_path = PathBuf::from("bench-results.json");
+    while let Some(arg) = args.next() {
+        let mut value = || PathBuf::from(args.next().expect("flag needs a value"));
+        match arg.as_str() {
+            "--policy" => policy = value(),
+            "--floor" => floor = value(),
+            "--json" => json_path = value(),
+            other => {
+                panic!("unknown argument {other}; usage: bench [--policy P] [--floor F] [--json J]")
+            }
+        }
+    }
+    let policy = Module::load(&policy).unwrap_or_else(|e| panic!("{e}"));
+    let floor = Module::load(&floor).unwrap_or_else(|e| panic!("{e}"));
+
+    println!(
+        "modules: policy {} bytes, compiled in {:.0} ms; floor {} bytes, compiled in {:.0} ms",
+        policy.size,
+        ms(policy.compile_time),
+        floor.size,
+        ms(floor.compile_time)
+    );
+    println!(
+        "times in µs, median / p99; ratio = policy / floor (median); {} ms budget per cell\n",
+        BUDGET.as_millis()
+    );
+    println!(
+        "{:<22} {:>9} {:>8} | {:>17} {:>17} {:>5} | {:>17} {:>17} {:>5} | {:>15} | {:>7}",
+        "request",
+        "bytes",
+        "verdict",
+        "policy warm",
+        "floor warm",
+        "ratio",
+        "policy fresh",
+        "floor fresh",
+        "ratio",
+        "native",
+        "µs/KB"
+    );
+
+    let mut rows = Vec::new();
+    let mut largest: Option<Vec<u8>> = None;
+    for kind in ["Pod", "Deployment"] {
+        for target in [2_000, 20_000, 200_000, 1_000_000] {
+            for exposed in [false, true] {
+                let payload = payload_of_size(kind, target, exposed);
+                let verdict = verdict(&policy, &payload);
+                assert_eq!(
+                    verdict == "reject",
+                    exposed,
+                    "{kind} {target}: unexpected verdict {verdict}"
+                );
+                let warm_policy = warm(&policy, &payload);
+                let warm_floor = warm(&floor, &payload);
+                let fresh_policy = fresh(&policy, &payload);
+                let fresh_floor = fresh(&floor, &payload);
+                let native = measure(|| {
+                    std::hint::black_box(docker_socket_policy::evaluate(&payload));
+                });
+                let name = format!(
+                    "{}-{}{}",
+                    kind.to_lowercase(),
+                    human(target),
+                    if exposed { "-exposed" } else { "" }
+                );
+                let warm_ratio = warm_policy.median / warm_floor.median;
+                let fresh_ratio = fresh_policy.median / fresh_floor.median;
+                let per_kb = warm_policy.median / (payload.len() as f64 / 1024.0);
+                println!(
+                    "{:<22} {:>9} {:>8} | {:>17} {:>17} {:>5.2} | {:>17} {:>17} {:>5.2} | {:>15} | {:>7.2}",
+                    name,
+                    payload.len(),
+                    verdict,
+                    warm_policy.show(),
+                    warm_floor.show(),
+                    warm_ratio,
+                    fresh_policy.show(),
+                    fresh_floor.show(),
+                    fresh_ratio,
+                    native.show(),
+                    per_kb
+                );
+                rows.push(json!({
+                    "request": name,
+                    "kind": kind,
+                    "bytes": payload.len(),
+                    "exposed": exposed,
+                    "verdict": verdict,
+                    "policy_warm_us": warm_policy.json(),
+                    "floor_warm_us": warm_floor.json(),
+                    "ratio_warm": warm_ratio,
+                    "policy_fresh_us": fresh_policy.json(),
+                    "floor_fresh_us": fresh_floor.json(),
+                    "ratio_fresh": fresh_ratio,
+                    "native_us": native.json(),
+                    "policy_warm_us_per_kb": per_kb,
+                }));
+                if largest.as_ref().is_none_or(|l| l.len() < payload.len()) {
+                    largest = Some(payload);
+                }
+            }
+        }
+    }
+
+    let largest = largest.expect("at least one request");
+    let policy_memory = policy
+        .memory_after("validate", &largest)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let floor_memory = floor
+        .memory_after("validate", &largest)
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "\nlinear memory after the largest request ({} bytes): policy {} KiB, floor {} KiB",
+        largest.len(),
+        policy_memory / 1024,
+        floor_memory / 1024
+    );
+    let scaling: Vec<Value> = ["pod", "deployment"]
+        .iter()
+        .flat_map(|kind| [false, true].map(|exposed| (kind, exposed)))
+        .map(|(kind, exposed)| {
+            let per_kb = |size: &str| {
+                let name = format!("{kind}-{size}{}", if exposed { "-exposed" } else { "" });
+                rows.iter()
+                    .find(|r| r["request"] == name.as_str())
+                    .and_then(|r| r["policy_warm_us_per_kb"].as_f64())
+                    .unwrap_or(f64::NAN)
+            };
+            let ratio = per_kb("1MB") / per_kb("20KB");
+            println!(
+                "cost per KB at 1 MB / at 20 KB, {kind}{}: {ratio:.2}",
+                if exposed { " exposed" } else { "" }
+            );
+            json!({"kind": kind, "exposed": exposed, "per_kb_1mb_over_20kb": ratio})
+        })
+        .collect();
+    let results = json!({
+        "policy": {"bytes": policy.size, "compile_ms": ms(policy.compile_time), "memory_after_largest_bytes": policy_memory},
+        "floor": {"bytes": floor.size, "compile_ms": ms(floor.compile_time), "memory_after_largest_bytes": floor_memory},
+        "rows": rows,
+        "scaling": scaling,
+    });
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&results).unwrap() + "\n",
+    )
+    .unwrap_or_else(|e| panic!("cannot write {}: {e}", json_path.display()));
+    println!("figures written to {}", json_path.display());
+}
+
+struct Stats {
+    median: f64,
+    p99: f64,
+    runs: usize,
+}
+
+impl Stats {
+    fn show(&self) -> String {
+        format!("{:.1} / {:.1}", self.median, self.p99)
+    }
+
+    fn json(&self) -> Value {
+        json!({"median": self.median, "p99": self.p99, "runs": self.runs})
+    }
+}
+
+/// Runs `f` repeatedly within the budget and returns its durations in µs.
+fn measure(mut f: impl FnMut()) -> Stats {
+    f(); // warm-up
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    while samples.len() < MIN_RUNS || (started.elapsed() < BUDGET && samples.len() < MAX_RUNS) {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Stats {
+        median: at(0.5),
+        p99: at(0.99),
+        runs: samples.len(),
+    }
+}
+
+fn warm(module: &Module, payload: &[u8]) -> Stats {
+    let instance = module.instance().unwrap();
+    measure(|| {
+        std::hint::black_box(instance.call("validate", payload).unwrap());
+    })
+}
+
+fn fresh(module: &Module, payload: &[u8]) -> Stats {
+    measure(|| {
+        let instance = module.instance().unwrap();
+        std::hint::black_box(instance.call("validate", payload).unwrap());
+    })
+}
+
+fn verdict(module: &Module, payload: &[u8]) -> &'static str {
+    let answer = module
+        .instance()
+        .unwrap()
+        .call("validate", payload)
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    if answer["accepted"] == true {
+        "accept"
+    } else {
+        "reject"
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+fn human(bytes: usize) -> String {
+    if bytes >= 1_000_000 {
+        format!("{}MB", bytes / 1_000_000)
+    } else {
+        format!("{}KB", bytes / 1_000)
+    }
+}
+
+/// A `validate` payload of about `target` bytes: a Pod or Deployment with as many containers
+/// as it takes, each with env entries and mounts of configMap and emptyDir volumes; `exposed`
+/// adds a hostPath volume of the Docker socket mounted by the first container.
+fn payload_of_size(kind: &str, target: usize, exposed: bool) -> Vec<u8> {
+    let build = |containers: usize| {
+        let volumes_count = containers.div_ceil(2).max(1);
+        let mut volumes: Vec<Value> = (0..volumes_count)
+            .map(|i| {
+                if i % 2 == 0 {
+                    json!({"name": format!("config-{i}"), "configMap": {"name": format!("app-config-{i}"), "defaultMode": 420}})
+                } else {
+                    json!({"name": format!("config-{i}"), "emptyDir": {"sizeLimit": "64Mi"}})
+                }
+            })
+            .collect();
+        let mut containers: Vec<Value> = (0..containers)
+            .map(|i| {
+                json!({
+                    "name": format!("app-{i}"),
+                    "image": format!("registry.example.com/team/app-{i}:1.{i}.0"),
+                    "args": ["--port=8080", "--log-level=info"],
+                    "env": (0..8).map(|j| json!({"name": format!("SETTING_{j}"), "value": format!("value-{i}-{j}")})).collect::<Vec<_>>(),
+                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                    "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
+                    "volumeMounts": [
+                        {"name": format!("config-{}", i % volumes_count), "mountPath": "/etc/app", "readOnly": true},
+                        {"name": format!("config-{}", (i + 1) % volumes_count), "mountPath": "/var/cache/app"},
+                    ],
+                })
+            })
+            .collect();
+        if exposed {
+            volumes.push(json!({"name": "dockersock", "hostPath": {"path": "/var/run/docker.sock", "type": "Socket"}}));
+            containers[0]["volumeMounts"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "dockersock", "mountPath": "/var/run/docker.sock"}));
+        }
+        let spec =
+            json!({"containers": containers, "volumes": volumes, "serviceAccountName": "app"});
+        let (group, object) = match kind {
+            "Pod" => (
+                "",
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": "default", "labels": {"app": "app"}}, "spec": spec}),
+            ),
+            _ => (
+                "apps",
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app", "namespace": "default"},
+                "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "app"}}, "template": {"metadata": {"labels": {"app": "app"}}, "spec": spec}}}),
+            ),
+        };
+        let payload = json!({
+            "settings": {},
+            "request": {
+                "uid": "bench",
+                "kind": {"group": group, "version": "v1", "kind": kind},
+                "operation": "CREATE",
+                "namespace": "default",
+                "userInfo": {"username": "bench"},
+                "object": object,
+            }
+        });
+        serde_json::to_vec(&payload).unwrap()
+    };
+    let (mut low, mut high) = (1usize, 1usize);
+    while build(high).len() < target {
+        low = high;
+        high *= 2;
+    }
+    while high - low > 1 {
+        let middle = (low + high) / 2;
+        if build(middle).len() < target {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    build(high)
+}
