@@ -353,3 +353,68 @@ pub fn reject(message: String, warnings: Vec<String>) -> ValidationResponse {
         warnings: (!warnings.is_empty()).then_some(warnings),
     }
 }
+
+/// One exposure of an object, for reports (`dsp scan`).
+#[derive(Debug, serde::Serialize)]
+pub struct ReportRow {
+    /// `reject` or `warn`, under the settings.
+    pub severity: &'static str,
+    /// The volume's name (`spec.hostPath` for a PersistentVolume).
+    pub volume: String,
+    /// The hostPath as written, with the subPath or subPathExpr that reaches further.
+    pub host_path: String,
+    pub exposes: String,
+    /// `agent`, `setup (init)`, ...; empty when no container mounts it.
+    pub containers: Vec<String>,
+}
+
+/// The `validate` response and, behind it, each exposure as a row.
+#[derive(serde::Serialize)]
+pub struct Report {
+    pub response: ValidationResponse,
+    pub findings: Vec<ReportRow>,
+}
+
+/// Evaluates a `validate` payload and lists the exposures the decision was made on, with the
+/// same scan and settings: a report can never disagree with the admission decision.
+pub fn report(raw: &[u8]) -> Report {
+    let response = validate(raw);
+    let mut findings = Vec::new();
+    if let Ok(payload) = Payload::parse(raw)
+        && let Some(target) = kinds::target(&payload.request.kind)
+        && let Some(object) = &payload.request.object
+    {
+        let settings = payload.settings.map(|s| s.0).unwrap_or_default();
+        let catalog = settings.catalog();
+        let judged = judge(scan(object, target, &catalog), &settings);
+        let rows = |severity, volumes: &[VolumeExposure]| {
+            volumes
+                .iter()
+                .flat_map(|volume| volume.findings.iter().map(move |f| (volume, f)))
+                .map(|(volume, finding)| ReportRow {
+                    severity,
+                    volume: match target {
+                        Target::PersistentVolume => "spec.hostPath".to_string(),
+                        Target::PodSpec(_) => volume.volume.to_string(),
+                    },
+                    host_path: match finding.reach {
+                        Reach::Whole => volume.host_path.to_string(),
+                        Reach::SubPath(sub) => format!("{} (subPath {sub})", volume.host_path),
+                        Reach::SubPathExpr(expr) => {
+                            format!("{} (subPathExpr {expr})", volume.host_path)
+                        }
+                    },
+                    exposes: message::describe(&finding.exposure, &finding.path),
+                    containers: finding
+                        .containers
+                        .iter()
+                        .map(|c| message::container_list(&[*c]))
+                        .collect(),
+                })
+                .collect::<Vec<_>>()
+        };
+        findings.extend(rows("reject", &judged.violations));
+        findings.extend(rows("warn", &judged.warned));
+    }
+    Report { response, findings }
+}

@@ -27,10 +27,16 @@ pub extern "C" fn wapc_init() {
     guest::register_function("validate", validate);
     guest::register_function("validate_settings", validate_settings);
     guest::register_function("protocol_version", protocol_version_guest);
+    // Not called by the engine: `dsp scan` reads the exposures behind a verdict from here.
+    guest::register_function("report", report);
 }
 
 fn validate(payload: &[u8]) -> guest::CallResult {
     respond(&decision::validate(payload))
+}
+
+fn report(payload: &[u8]) -> guest::CallResult {
+    respond(&decision::report(payload))
 }
 
 fn validate_settings(payload: &[u8]) -> guest::CallResult {

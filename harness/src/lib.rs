@@ -3,6 +3,8 @@
 //! (`build_pre` then `rehydrate`), and a host callback that answers the guest's logging and
 //! refuses every other host capability.
 
+pub mod scan;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 use wapc::WapcHost;

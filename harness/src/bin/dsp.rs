@@ -3,24 +3,37 @@
 //! `dsp run` evaluates one request through the Wasm module with the flags and output of
 //! `kwctl run`: the AdmissionResponse JSON on one line of stdout, exit status 0 for allowed
 //! and denied alike, non-zero for invalid settings or a module that cannot run.
+//!
+//! `dsp scan` evaluates every object of cluster dumps or manifests and reports the exposures.
 
 use harness::Module;
+use harness::scan::{self, Located};
 use serde_json::Value;
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use testkit::Outcome;
 
 const USAGE: &str = "usage:
   dsp run --request-path FILE [--settings-json JSON | --settings-path FILE] MODULE.wasm
+  dsp scan [--module MODULE.wasm] [--settings-json JSON | --settings-path FILE]
+           [--output table|json] FILE... | -
 
+run:
   --request-path, -r FILE   an AdmissionRequest or a whole AdmissionReview (JSON or YAML)
   --settings-json JSON      the policy settings as JSON
-  --settings-path, -s FILE  the policy settings as a YAML or JSON file";
+  --settings-path, -s FILE  the policy settings as a YAML or JSON file
+
+scan: reads `kubectl get ... -o json|yaml` output or multi-document YAML manifests (`-` is
+stdin), evaluates every Pod, workload and PersistentVolume as a CREATE, and reports each
+exposure at the object to change. Exit status: 0 nothing exposed, 1 something exposed,
+2 bad input. The module defaults to $DSP_MODULE, then ./policy.wasm.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("run") => run(&args[1..]),
+        Some("run") => run(&args[1..]).map(|()| ExitCode::SUCCESS),
+        Some("scan") => scan_command(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -28,31 +41,28 @@ fn main() -> ExitCode {
         Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
         None => Err(USAGE.to_string()),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("Error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    result.unwrap_or_else(|message| {
+        eprintln!("Error: {message}");
+        ExitCode::FAILURE
+    })
 }
 
-struct RunArgs {
-    request: PathBuf,
-    settings: Settings,
-    module: PathBuf,
+#[derive(Default)]
+struct Args {
+    request: Option<PathBuf>,
+    settings: Option<Settings>,
+    output: Option<String>,
+    module: Option<PathBuf>,
+    positional: Vec<String>,
 }
 
 enum Settings {
-    None,
     Json(String),
     Path(PathBuf),
 }
 
-fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
-    let mut request = None;
-    let mut settings = Settings::None;
-    let mut module = None;
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut parsed = Args::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -66,28 +76,18 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, String> {
                 .ok_or_else(|| format!("{flag} needs a value"))
         };
         match flag {
-            "--request-path" | "-r" => request = Some(PathBuf::from(value()?)),
-            "--settings-json" => settings = Settings::Json(value()?),
-            "--settings-path" | "-s" => settings = Settings::Path(PathBuf::from(value()?)),
+            "--request-path" | "-r" => parsed.request = Some(PathBuf::from(value()?)),
+            "--settings-json" => parsed.settings = Some(Settings::Json(value()?)),
+            "--settings-path" | "-s" => parsed.settings = Some(Settings::Path(value()?.into())),
+            "--output" | "-o" => parsed.output = Some(value()?),
+            "--module" => parsed.module = Some(value()?.into()),
             "-h" | "--help" => return Err(USAGE.to_string()),
-            flag if flag.starts_with('-') => {
-                return Err(format!("unknown flag {flag}\n{USAGE}"));
-            }
-            path => {
-                if module
-                    .replace(path.trim_start_matches("file://").into())
-                    .is_some()
-                {
-                    return Err(format!("only one module can be given\n{USAGE}"));
-                }
-            }
+            "-" => parsed.positional.push(arg.clone()),
+            flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}\n{USAGE}")),
+            _ => parsed.positional.push(arg.clone()),
         }
     }
-    Ok(RunArgs {
-        request: request.ok_or_else(|| format!("--request-path is required\n{USAGE}"))?,
-        settings,
-        module: module.ok_or_else(|| format!("the module to run is required\n{USAGE}"))?,
-    })
+    Ok(parsed)
 }
 
 fn read_document(path: &PathBuf, what: &str) -> Result<Value, String> {
@@ -98,20 +98,32 @@ fn read_document(path: &PathBuf, what: &str) -> Result<Value, String> {
         .map_err(|e| format!("{what} {} is neither JSON nor YAML: {e}", path.display()))
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let args = parse_run_args(args)?;
-    let document = read_document(&args.request, "request file")?;
+fn settings(args: &Args) -> Result<Value, String> {
     let settings = match &args.settings {
-        Settings::None => Value::Object(Default::default()),
-        Settings::Json(json) => {
+        None => Value::Null,
+        Some(Settings::Json(json)) => {
             serde_json::from_str(json).map_err(|e| format!("--settings-json is not JSON: {e}"))?
         }
-        Settings::Path(path) => match read_document(path, "settings file")? {
-            Value::Null => Value::Object(Default::default()),
-            settings => settings,
-        },
+        Some(Settings::Path(path)) => read_document(path, "settings file")?,
     };
-    let module = Module::load(&args.module)?;
+    Ok(match settings {
+        Value::Null => Value::Object(Default::default()),
+        settings => settings,
+    })
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let args = parse_args(args)?;
+    let request = args
+        .request
+        .as_ref()
+        .ok_or_else(|| format!("--request-path is required\n{USAGE}"))?;
+    let [module] = args.positional.as_slice() else {
+        return Err(format!("give exactly one module to run\n{USAGE}"));
+    };
+    let document = read_document(request, "request file")?;
+    let settings = settings(&args)?;
+    let module = Module::load(module.trim_start_matches("file://").as_ref())?;
     let mut instance = module.instance()?;
     match testkit::evaluate(&mut instance, &document, &settings) {
         Outcome::InvalidSettings(message) => {
@@ -125,4 +137,91 @@ fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Exit status 2: the input (or the command line) is wrong.
+fn bad_input(message: String) -> ExitCode {
+    eprintln!("Error: {message}");
+    ExitCode::from(2)
+}
+
+fn scan_command(args: &[String]) -> Result<ExitCode, String> {
+    let args = match parse_args(args) {
+        Ok(args) => args,
+        Err(message) => return Ok(bad_input(message)),
+    };
+    let json_output = match args.output.as_deref() {
+        None | Some("table") => false,
+        Some("json") => true,
+        Some(other) => {
+            return Ok(bad_input(format!(
+                "--output takes table or json, not {other}"
+            )));
+        }
+    };
+    if args.positional.is_empty() {
+        return Ok(bad_input(format!(
+            "give the files to scan, or - for stdin\n{USAGE}"
+        )));
+    }
+    let mut objects: Vec<Located> = Vec::new();
+    for input in &args.positional {
+        let text = if input == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            text
+        } else {
+            match std::fs::read_to_string(input) {
+                Ok(text) => text,
+                Err(e) => return Ok(bad_input(format!("cannot read {input}: {e}"))),
+            }
+        };
+        let source = if input == "-" {
+            "stdin"
+        } else {
+            input.as_str()
+        };
+        match scan::read_objects(source, &text) {
+            Ok(mut read) => objects.append(&mut read),
+            Err(message) => return Ok(bad_input(message)),
+        }
+    }
+    let settings = match settings(&args) {
+        Ok(settings) => settings,
+        Err(message) => return Ok(bad_input(message)),
+    };
+    let module_path = args
+        .module
+        .clone()
+        .or_else(|| std::env::var_os("DSP_MODULE").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("policy.wasm"));
+    let module = Module::load(&module_path)?;
+    let terminal = std::io::stderr().is_terminal();
+    let progress = |done: usize, total: usize| {
+        if terminal && total >= 1000 && (done.is_multiple_of(250) || done == total) {
+            eprint!("\rscanned {done}/{total} objects");
+            if done == total {
+                eprintln!();
+            }
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let report = match scan::scan(&module, &settings, &objects, progress) {
+        Ok(report) => report,
+        Err(message) => return Ok(bad_input(message)),
+    };
+    let text = if json_output {
+        serde_json::to_string_pretty(&report).unwrap() + "\n"
+    } else {
+        scan::table(&report)
+    };
+    // A closed pipe (`| head`) is not an error of the scan.
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    Ok(if report.summary.exposed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# `dsp scan` on the dumps and manifests of e2e-tests/scan; the expected reports are in
+# e2e-tests/scan/*.expected.json (also checked by harness/tests/scan.rs).
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+  ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+  DSP="${DSP:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/dsp}"
+  export DSP_MODULE="${POLICY_MODULE:-$ROOT/policy.wasm}"
+  SCAN="$ROOT/e2e-tests/scan"
+}
+
+@test "scan: a kubectl List, exposed: exit 1, rows at the owners, JSON as expected" {
+  run --separate-stderr "$DSP" scan -o json "$SCAN/cluster-dump.json"
+  [ "$status" -eq 1 ]
+  [ "$(jq -c . <<< "$output")" = "$(jq -c .report "$SCAN/cluster-dump.expected.json")" ]
+}
+
+@test "scan: reads stdin, as in kubectl get ... -o json | dsp scan -" {
+  run --separate-stderr "$DSP" scan - < "$SCAN/cluster-dump.json"
+  [ "$status" -eq 1 ]
+  [[ "${lines[0]}" == NAMESPACE*KIND*NAME*VERDICT*VOLUME*"HOST PATH"*EXPOSES*CONTAINERS ]]
+  [[ "$output" == *"monitoring    DaemonSet    node-agent"* ]]
+  [ "$(grep -c node-agent <<< "$output")" -eq 2 ]
+  [[ "${lines[-1]}" == "12 objects read, 11 evaluated, 5 reported after folding owned objects into their owners: 4 with an exposure (5 rows: 5 reject)" ]]
+}
+
+@test "scan: multi-document YAML manifests" {
+  run --separate-stderr "$DSP" scan "$SCAN/manifests.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"ci-runner"*"/var/run/docker.sock"* ]]
+  [[ "$output" != *containerd-metrics* ]]
+}
+
+@test "scan: settings as in run" {
+  run --separate-stderr "$DSP" scan -o json --settings-json '{"runtimes":["docker","containerd"],"mode":"mutate","directoryMounts":"warn"}' "$SCAN/manifests.yaml"
+  [ "$status" -eq 1 ]
+  [ "$(jq -c . <<< "$output")" = "$(jq -c .report "$SCAN/manifests-mutate.expected.json")" ]
+}
+
+@test "scan: nothing exposed exits 0" {
+  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: ok\nspec:\n  containers:\n    - name: c\n      image: nginx\n' > "$BATS_TEST_TMPDIR/ok.yaml"
+  run --separate-stderr "$DSP" scan "$BATS_TEST_TMPDIR/ok.yaml"
+  [ "$status" -eq 0 ]
+  [ "$output" = "1 objects read, 1 evaluated, 1 reported after folding owned objects into their owners: 0 with an exposure (0 rows)" ]
+}
+
+@test "scan: bad input exits 2 naming the file and the document" {
+  run --separate-stderr "$DSP" scan "$SCAN/not-kubernetes.yaml"
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == *"not-kubernetes.yaml: document 2: not a Kubernetes object"* ]]
+  run --separate-stderr "$DSP" scan "$SCAN/no-such-file.yaml"
+  [ "$status" -eq 2 ]
+  run --separate-stderr "$DSP" scan --settings-json '{"directoryMount":"warn"}' "$SCAN/manifests.yaml"
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == *"unknown field"* ]]
+}

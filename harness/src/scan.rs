@@ -1,0 +1,358 @@
+//! `dsp scan`: which objects of a cluster dump or of rendered manifests depend on a runtime
+//! socket, judged by the policy module itself (its `report` function: the `validate` decision
+//! and the exposures behind it), so a report and an admission decision never disagree.
+
+use crate::Module;
+use docker_socket_policy::kinds;
+use docker_socket_policy::request::GroupVersionKind;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// An object read from an input, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub source: String,
+    pub document: usize,
+    pub object: Value,
+}
+
+/// Reads `kubectl get -o json` output (a List or one object), `-o yaml` output or multi-document
+/// YAML. Errors name the input and the document index (from 1).
+pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
+    let documents: Vec<Value> = match serde_json::from_str::<Value>(text) {
+        Ok(document) => vec![document],
+        Err(_) => {
+            let mut documents = Vec::new();
+            for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+                let value = Value::deserialize(document).map_err(|e| {
+                    format!(
+                        "{source}: document {} is not Kubernetes JSON or YAML: {e}",
+                        i + 1
+                    )
+                })?;
+                documents.push(value);
+            }
+            documents
+        }
+    };
+    let mut objects = Vec::new();
+    for (i, document) in documents.into_iter().enumerate() {
+        let index = i + 1;
+        let located = |object: Value| Located {
+            source: source.to_string(),
+            document: index,
+            object,
+        };
+        match &document {
+            Value::Null => {}
+            Value::Object(map) if map.get("items").is_some_and(Value::is_array) => {
+                for (j, item) in map["items"].as_array().unwrap().iter().enumerate() {
+                    kind_of(item).ok_or_else(|| {
+                        format!(
+                            "{source}: document {index}, item {}: not a Kubernetes object (no apiVersion and kind)",
+                            j + 1
+                        )
+                    })?;
+                    objects.push(located(item.clone()));
+                }
+            }
+            _ => {
+                kind_of(&document).ok_or_else(|| {
+                    format!("{source}: document {index}: not a Kubernetes object (no apiVersion and kind)")
+                })?;
+                objects.push(located(document));
+            }
+        }
+    }
+    Ok(objects)
+}
+
+fn kind_of(object: &Value) -> Option<GroupVersionKind> {
+    let api_version = object.get("apiVersion")?.as_str()?;
+    let kind = object.get("kind")?.as_str()?;
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    Some(GroupVersionKind {
+        group: group.to_string(),
+        version: version.to_string(),
+        kind: kind.to_string(),
+    })
+}
+
+/// One exposure, reported at the object a person has to change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Row {
+    pub namespace: String,
+    pub kind: String,
+    pub name: String,
+    /// `reject`, `warn` or `mutate`: what the policy does with the object under the settings.
+    pub verdict: String,
+    pub volume: String,
+    pub host_path: String,
+    pub exposes: String,
+    pub containers: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Objects read from the inputs.
+    pub objects: usize,
+    /// Objects of a kind the policy handles, each evaluated through the module.
+    pub evaluated: usize,
+    /// Objects reported (owned objects whose owner is in the input fold into it).
+    pub reported: usize,
+    /// Reported objects with at least one exposure.
+    pub exposed: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanReport {
+    pub rows: Vec<Row>,
+    pub summary: Summary,
+}
+
+#[derive(Deserialize)]
+struct ModuleReport {
+    response: ModuleResponse,
+    findings: Vec<ModuleFinding>,
+}
+
+#[derive(Deserialize)]
+struct ModuleResponse {
+    accepted: bool,
+    #[serde(default)]
+    mutated_object: Option<Value>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ModuleFinding {
+    severity: String,
+    volume: String,
+    host_path: String,
+    exposes: String,
+    containers: Vec<String>,
+}
+
+type Key = (String, String, String);
+
+fn key_of(object: &Value) -> Key {
+    let meta = &object["metadata"];
+    (
+        meta["namespace"].as_str().unwrap_or_default().to_string(),
+        object["kind"].as_str().unwrap_or_default().to_string(),
+        meta["name"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The object a person changes: follows controller ownerReferences while the owner is in the
+/// input (a Pod of a ReplicaSet of a Deployment is reported at the Deployment).
+fn top_owner(key: &Key, owners: &HashMap<Key, Key>) -> Key {
+    let mut current = key.clone();
+    let mut seen = HashSet::new();
+    while let Some(owner) = owners.get(&current) {
+        if !seen.insert(current.clone()) {
+            break;
+        }
+        current = owner.clone();
+    }
+    current
+}
+
+/// Evaluates every object of a handled kind as a CREATE with `settings`. `progress` is called
+/// with (done, total) as objects are evaluated.
+pub fn scan(
+    module: &Module,
+    settings: &Value,
+    objects: &[Located],
+    mut progress: impl FnMut(usize, usize),
+) -> Result<ScanReport, String> {
+    let handled: Vec<(&Located, GroupVersionKind)> = objects
+        .iter()
+        .filter_map(|located| {
+            let kind = kind_of(&located.object)?;
+            kinds::target(&kind).map(|_| (located, kind))
+        })
+        .collect();
+    let present: HashSet<Key> = handled.iter().map(|(l, _)| key_of(&l.object)).collect();
+    let mut owners: HashMap<Key, Key> = HashMap::new();
+    for (located, _) in &handled {
+        let key = key_of(&located.object);
+        let references = located.object["metadata"]["ownerReferences"].as_array();
+        let controller = references
+            .into_iter()
+            .flatten()
+            .find(|r| r["controller"] == true);
+        if let Some(owner) = controller {
+            let owner_key = (
+                key.0.clone(),
+                owner["kind"].as_str().unwrap_or_default().to_string(),
+                owner["name"].as_str().unwrap_or_default().to_string(),
+            );
+            if present.contains(&owner_key) {
+                owners.insert(key, owner_key);
+            }
+        }
+    }
+
+    let settings_bytes = serde_json::to_vec(settings).unwrap();
+    let instance = module.instance()?;
+    let answer = instance.call("validate_settings", &settings_bytes)?;
+    let answer: Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+    if answer["valid"] != true {
+        return Err(format!(
+            "Provided settings are not valid: {}",
+            answer["message"].as_str().unwrap_or_default()
+        ));
+    }
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut seen_rows = HashSet::new();
+    let mut reported: HashSet<Key> = HashSet::new();
+    let mut exposed: HashSet<Key> = HashSet::new();
+    for (done, (located, kind)) in handled.iter().enumerate() {
+        progress(done, handled.len());
+        let key = key_of(&located.object);
+        let payload = json!({
+            "settings": settings,
+            "request": {
+                "uid": format!("scan-{done}"),
+                "kind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
+                "operation": "CREATE",
+                "name": key.2,
+                "namespace": key.0,
+                "object": located.object,
+            }
+        });
+        let payload = serde_json::to_vec(&payload).unwrap();
+        let answer = instance.call("report", &payload).map_err(|error| {
+            format!(
+                "{} document {}: {} {:?}: the module failed: {error}",
+                located.source, located.document, key.1, key.2
+            )
+        })?;
+        let report: ModuleReport = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+        let owner = top_owner(&key, &owners);
+        reported.insert(owner.clone());
+        if report.findings.is_empty() && !report.response.accepted {
+            // Not an exposure the policy could list: the object could not be read.
+            return Err(format!(
+                "{} document {}: {} {:?}: {}",
+                located.source,
+                located.document,
+                key.1,
+                key.2,
+                report.response.message.unwrap_or_default()
+            ));
+        }
+        for finding in report.findings {
+            let verdict = match (finding.severity.as_str(), &report.response) {
+                (
+                    "reject",
+                    ModuleResponse {
+                        accepted: true,
+                        mutated_object: Some(_),
+                        ..
+                    },
+                ) => "mutate",
+                (severity, _) => severity,
+            };
+            let row = Row {
+                namespace: owner.0.clone(),
+                kind: owner.1.clone(),
+                name: owner.2.clone(),
+                verdict: verdict.to_string(),
+                volume: finding.volume,
+                host_path: finding.host_path,
+                exposes: finding.exposes,
+                containers: finding.containers.join(", "),
+            };
+            exposed.insert(owner.clone());
+            if seen_rows.insert(row.clone()) {
+                rows.push(row);
+            }
+        }
+    }
+    progress(handled.len(), handled.len());
+    rows.sort();
+    Ok(ScanReport {
+        rows,
+        summary: Summary {
+            objects: objects.len(),
+            evaluated: handled.len(),
+            reported: reported.len(),
+            exposed: exposed.len(),
+        },
+    })
+}
+
+/// The report as a table for people, with a summary line.
+pub fn table(report: &ScanReport) -> String {
+    let headers = [
+        "NAMESPACE",
+        "KIND",
+        "NAME",
+        "VERDICT",
+        "VOLUME",
+        "HOST PATH",
+        "EXPOSES",
+        "CONTAINERS",
+    ];
+    let cells: Vec<[&str; 8]> = report
+        .rows
+        .iter()
+        .map(|r| {
+            [
+                r.namespace.as_str(),
+                &r.kind,
+                &r.name,
+                &r.verdict,
+                &r.volume,
+                &r.host_path,
+                &r.exposes,
+                &r.containers,
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}   ", width = widths[i]));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    if !cells.is_empty() {
+        line(&headers);
+        for row in &cells {
+            line(row);
+        }
+    }
+    let by_verdict = report.rows.iter().fold(BTreeMap::new(), |mut counts, row| {
+        *counts.entry(row.verdict.as_str()).or_insert(0) += 1;
+        counts
+    });
+    let verdicts: Vec<String> = by_verdict.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    out.push_str(&format!(
+        "{} objects read, {} evaluated, {} reported after folding owned objects into their owners: {} with an exposure ({} rows{})\n",
+        report.summary.objects,
+        report.summary.evaluated,
+        report.summary.reported,
+        report.summary.exposed,
+        report.rows.len(),
+        if verdicts.is_empty() { String::new() } else { format!(": {}", verdicts.join(", ")) }
+    ));
+    out
+}
