@@ -18,7 +18,7 @@ pub fn validate(raw: &[u8]) -> ValidationResponse {
         Ok(payload) => payload,
         Err(error) => return reject(read_error(&error), Vec::new()),
     };
-    let settings = payload.settings.map(|s| s.0).unwrap_or_default();
+    let settings = payload.settings.unwrap_or_default();
     if let Err(error) = settings.check() {
         return reject(format!("invalid settings: {error}"), Vec::new());
     }
@@ -27,8 +27,8 @@ pub fn validate(raw: &[u8]) -> ValidationResponse {
 
 fn read_error(error: &str) -> String {
     match error
-        .strip_prefix("settings: ")
-        .or_else(|| error.starts_with("settings.").then_some(error))
+        .strip_prefix("settings.")
+        .or_else(|| error.strip_prefix("settings: "))
     {
         Some(rest) => format!("invalid settings: {rest}"),
         None => format!("cannot read the request: {error}"),
@@ -384,7 +384,7 @@ pub fn report(raw: &[u8]) -> Report {
         && let Some(target) = kinds::target(&payload.request.kind)
         && let Some(object) = &payload.request.object
     {
-        let settings = payload.settings.map(|s| s.0).unwrap_or_default();
+        let settings = payload.settings.unwrap_or_default();
         let catalog = settings.catalog();
         let judged = judge(scan(object, target, &catalog), &settings);
         let rows = |severity, volumes: &[VolumeExposure]| {

@@ -9,6 +9,7 @@
 pub mod decision;
 pub mod exposures;
 pub mod host_path;
+pub mod json_path;
 pub mod kinds;
 pub mod message;
 pub mod mutation;

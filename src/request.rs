@@ -5,7 +5,8 @@
 //! cost of reading the request once. One struct serves every kind: each kind's pod spec sits at
 //! a different place (see `kinds`), and fields a kind does not have are simply absent.
 
-use crate::settings::{SettingsObject, parse_with_path};
+use crate::json_path;
+use crate::settings::Settings;
 use serde::Deserialize;
 
 /// The waPC `validate` payload.
@@ -13,20 +14,13 @@ use serde::Deserialize;
 pub struct Payload {
     pub request: AdmissionRequest,
     #[serde(default)]
-    pub settings: Option<SettingsObject>,
+    pub settings: Option<Settings>,
 }
 
 impl Payload {
-    /// Parses the payload in one pass; on failure, parses again to say where it failed.
+    /// Parses the payload in one pass; an error names the field it is about.
     pub fn parse(raw: &[u8]) -> Result<Payload, String> {
-        match serde_json::from_slice(raw) {
-            Ok(payload) => Ok(payload),
-            Err(fast) => match parse_with_path::<Payload>(raw) {
-                Err(located) => Err(located),
-                // Both parsers read the same document; keep the plain error if they disagree.
-                Ok(_) => Err(fast.to_string()),
-            },
-        }
+        serde_json::from_slice(raw).map_err(|e| json_path::describe(raw, &e))
     }
 }
 
@@ -204,10 +198,7 @@ mod tests {
             spec.containers.unwrap()[0].volume_mounts.as_ref().unwrap()[0].name,
             "v"
         );
-        assert_eq!(
-            payload.settings.unwrap().0,
-            crate::settings::Settings::default()
-        );
+        assert_eq!(payload.settings.unwrap(), Settings::default());
     }
 
     #[test]
@@ -242,7 +233,7 @@ mod tests {
         );
         let error = Payload::parse(br#"{"request":{"kind":{"kind":"Pod"}},"settings":{"mode":1}}"#)
             .unwrap_err();
-        assert!(error.starts_with("settings: mode: invalid type"), "{error}");
+        assert!(error.starts_with("settings.mode: invalid type"), "{error}");
         let error = Payload::parse(b"{\"request\":").unwrap_err();
         assert!(error.contains("EOF"), "{error}");
     }

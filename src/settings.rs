@@ -1,12 +1,12 @@
 //! Policy settings: parsing with messages that name the field, and validation.
 
 use crate::host_path::HostPath;
-use crate::sockets::{Runtime, SocketCatalog, choice};
+use crate::json_path;
+use crate::sockets::{Choices, Runtime, SocketCatalog};
 use serde::Deserialize;
 
 /// What to do with directory and procfs exposures (a socket itself is always an exposure).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DirectoryMounts {
     #[default]
     Reject,
@@ -14,36 +14,30 @@ pub enum DirectoryMounts {
     Ignore,
 }
 
-impl TryFrom<String> for DirectoryMounts {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
-        choice(
-            &value,
-            &[
-                ("reject", DirectoryMounts::Reject),
-                ("warn", DirectoryMounts::Warn),
-                ("ignore", DirectoryMounts::Ignore),
-            ],
-        )
+impl<'de> Deserialize<'de> for DirectoryMounts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(Choices(&[
+            ("reject", DirectoryMounts::Reject),
+            ("warn", DirectoryMounts::Warn),
+            ("ignore", DirectoryMounts::Ignore),
+        ]))
     }
 }
 
 /// `reject` refuses exposures; `mutate` removes socket volumes and their mounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     #[default]
     Reject,
     Mutate,
 }
 
-impl TryFrom<String> for Mode {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
-        choice(
-            &value,
-            &[("reject", Mode::Reject), ("mutate", Mode::Mutate)],
-        )
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(Choices(&[
+            ("reject", Mode::Reject),
+            ("mutate", Mode::Mutate),
+        ]))
     }
 }
 
@@ -56,21 +50,6 @@ pub struct Settings {
     pub directory_mounts: DirectoryMounts,
     pub allowed_images: Vec<String>,
     pub mode: Mode,
-}
-
-/// Settings read from a JSON object only (a derived struct would also accept a list), with the
-/// path of a bad field in the message.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
-pub struct SettingsObject(pub Settings);
-
-impl TryFrom<serde_json::Map<String, serde_json::Value>> for SettingsObject {
-    type Error = String;
-    fn try_from(map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
-        serde_path_to_error::deserialize(serde_json::Value::Object(map))
-            .map(SettingsObject)
-            .map_err(|e| describe_error(&e))
-    }
 }
 
 impl Default for Settings {
@@ -88,8 +67,13 @@ impl Default for Settings {
 impl Settings {
     /// Parses settings JSON (`null` means the defaults) and checks every value.
     pub fn from_json(raw: &[u8]) -> Result<Settings, String> {
-        let settings: Option<SettingsObject> = parse_with_path(raw)?;
-        let settings = settings.map(|s| s.0).unwrap_or_default();
+        // A derived struct would also read a list (`[]` as all defaults): settings are an object.
+        if raw.trim_ascii_start().starts_with(b"[") {
+            return Err("invalid type: sequence, expected a map of settings".to_string());
+        }
+        let settings: Option<Settings> =
+            serde_json::from_slice(raw).map_err(|e| json_path::describe(raw, &e))?;
+        let settings = settings.unwrap_or_default();
         settings.check()?;
         Ok(settings)
     }
@@ -131,34 +115,6 @@ impl Settings {
         self.allowed_images
             .iter()
             .any(|pattern| wildcard_match(pattern, image))
-    }
-}
-
-/// Deserializes JSON and, on failure, says where in the document it failed.
-pub fn parse_with_path<'de, T: Deserialize<'de>>(raw: &'de [u8]) -> Result<T, String> {
-    let mut deserializer = serde_json::Deserializer::from_slice(raw);
-    let value =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| describe_error(&e))?;
-    deserializer.end().map_err(|e| e.to_string())?;
-    Ok(value)
-}
-
-fn describe_error(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    const LONGEST_PATH: usize = 160;
-    let mut path = error.path().to_string();
-    if path.len() > LONGEST_PATH {
-        let cut = (0..=LONGEST_PATH)
-            .rev()
-            .find(|&i| path.is_char_boundary(i))
-            .unwrap_or(0);
-        path.truncate(cut);
-        path.push_str("...");
-    }
-    let inner = error.inner();
-    if path == "." || path.is_empty() {
-        inner.to_string()
-    } else {
-        format!("{path}: {inner}")
     }
 }
 

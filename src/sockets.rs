@@ -10,8 +10,7 @@ use serde::Deserialize;
 use std::cell::OnceCell;
 
 /// A container runtime whose sockets can be protected by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runtime {
     Docker,
     Containerd,
@@ -19,37 +18,42 @@ pub enum Runtime {
     Podman,
 }
 
-impl TryFrom<String> for Runtime {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
-        choice(
-            &value,
-            &[
-                ("docker", Runtime::Docker),
-                ("containerd", Runtime::Containerd),
-                ("crio", Runtime::Crio),
-                ("podman", Runtime::Podman),
-            ],
-        )
+impl<'de> Deserialize<'de> for Runtime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(Choices(&[
+            ("docker", Runtime::Docker),
+            ("containerd", Runtime::Containerd),
+            ("crio", Runtime::Crio),
+            ("podman", Runtime::Podman),
+        ]))
     }
 }
 
-/// One of a fixed set of names, or a message that lists them.
-pub fn choice<T: Copy>(value: &str, choices: &[(&str, T)]) -> Result<T, String> {
-    choices
-        .iter()
-        .find(|(name, _)| *name == value)
-        .map(|(_, choice)| *choice)
-        .ok_or_else(|| {
-            let names: Vec<String> = choices
-                .iter()
-                .map(|(name, _)| format!("`{name}`"))
-                .collect();
-            format!(
-                "unknown value `{value}`, expected one of {}",
-                names.join(", ")
-            )
-        })
+/// Reads one of a fixed set of names. The error is raised while the string is read, so the
+/// parser locates it at that value (`runtimes[1]`), and it lists the accepted names.
+pub struct Choices<T: 'static>(pub &'static [(&'static str, T)]);
+
+impl<T: Copy> serde::de::Visitor<'_> for Choices<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<T, E> {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == value)
+            .map(|(_, choice)| *choice)
+            .ok_or_else(|| {
+                let names: Vec<String> =
+                    self.0.iter().map(|(name, _)| format!("`{name}`")).collect();
+                E::custom(format!(
+                    "unknown value `{value}`, expected one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
 }
 
 /// Placeholder component in a preset path that matches any one component (a user id).

@@ -63,12 +63,13 @@ fn deep_nesting_is_answered_not_a_stack_overflow() {
         nested(100_000)
     );
     assert_eq!(validate(skipped.as_bytes())["accepted"], true);
-    // Values the policy builds stop at serde_json's recursion limit, with a message.
+    // Mutate mode edits the object as a JSON value, which stops at serde_json's recursion
+    // limit: a rejection with a message, not a stack overflow in the guest.
     let built = format!(
-        r#"{{"request":{{"kind":{{"kind":"Pod"}},"operation":"CREATE","object":{{}}}},"settings":{{"x":{}}}}}"#,
+        r#"{{"settings":{{"mode":"mutate"}},"request":{{"kind":{{"kind":"Pod"}},"operation":"CREATE","object":{{"spec":{{"x":{},"volumes":[{{"name":"s","hostPath":{{"path":"/run/docker.sock"}}}}]}}}}}}}}"#,
         nested(100_000)
     );
-    rejected_with(built.as_bytes(), "invalid settings:");
+    rejected_with(built.as_bytes(), "cannot read the request:");
     let answer = validate(built.as_bytes());
     assert!(
         answer["message"]
@@ -128,7 +129,10 @@ fn invalid_settings_are_an_answer_not_an_error() {
             b"{\"runtimes\":[\"rkt\"]}",
             "runtimes[0]: unknown value `rkt`",
         ),
-        (b"42", "invalid type: integer `42`, expected a map"),
+        (
+            b"42",
+            "invalid type: integer `42`, expected struct Settings",
+        ),
     ] {
         let answer: Value =
             serde_json::from_slice(&instance.call("validate_settings", settings).unwrap()).unwrap();
