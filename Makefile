@@ -41,6 +41,15 @@ test: fmt lint policy.wasm
 e2e-tests: policy.wasm dsp
 	bats e2e-tests/
 
+floor.wasm: floor/src/lib.rs floor/Cargo.toml
+	cargo build --target=$(WASM_TARGET) --release -p floor
+	cp $(TARGET_DIR)/$(WASM_TARGET)/release/floor.wasm floor.wasm
+
+# Policy vs floor, warm and fresh instances, native, sizes, memory; figures in bench-results.json.
+.PHONY: bench
+bench: policy.wasm floor.wasm
+	cargo run -p harness --bin bench -- --policy policy.wasm --floor floor.wasm --json bench-results.json
+
 # Evaluate one request, as `kwctl run` does: make run REQUEST=e2e-tests/requests/x.json
 .PHONY: run
 run: policy.wasm dsp
@@ -60,4 +69,4 @@ artifacthub-pkg.yml: metadata.yml Cargo.toml
 .PHONY: clean
 clean:
 	cargo clean
-	rm -f policy.wasm annotated-policy.wasm
+	rm -f policy.wasm annotated-policy.wasm floor.wasm bench-results.json

@@ -102,7 +102,7 @@ pub fn judge<'a>(volumes: Vec<VolumeExposure<'a>>, settings: &Settings) -> Judge
 
 /// Every exposure of `object` as a `target`.
 pub fn scan<'a>(
-    object: &'a KubeObject,
+    object: &'a KubeObject<'_>,
     target: Target,
     catalog: &SocketCatalog,
 ) -> Vec<VolumeExposure<'a>> {
@@ -138,7 +138,7 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
     let Some(target) = kinds::target(&request.kind) else {
         return accept(Vec::new());
     };
-    let update = match request.operation.as_str() {
+    let update = match &*request.operation {
         "CREATE" => false,
         "UPDATE" => true,
         _ => return accept(Vec::new()),

@@ -2,7 +2,7 @@
 //! which mounts (with or without subPath) and in which containers.
 
 use crate::host_path::HostPath;
-use crate::request::{Container, Spec};
+use crate::request::{Container, Spec, Str};
 use crate::sockets::{Exposure, SocketCatalog};
 use std::collections::HashMap;
 
@@ -63,7 +63,7 @@ impl VolumeExposure<'_> {
 }
 
 /// Every exposing hostPath volume of `spec`, in the order of `spec.volumes`.
-pub fn scan_pod_spec<'a>(spec: &'a Spec, catalog: &SocketCatalog) -> Vec<VolumeExposure<'a>> {
+pub fn scan_pod_spec<'a>(spec: &'a Spec<'_>, catalog: &SocketCatalog) -> Vec<VolumeExposure<'a>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
     let mut bases: Vec<(HostPath<'a>, Option<Exposure>)> = Vec::new();
     let mut by_name: HashMap<&'a str, usize> = HashMap::new();
@@ -102,7 +102,7 @@ pub fn scan_pod_spec<'a>(spec: &'a Spec, catalog: &SocketCatalog) -> Vec<VolumeE
             kind,
         };
         for mount in container.volume_mounts.as_deref().unwrap_or_default() {
-            let Some(&index) = by_name.get(mount.name.as_str()) else {
+            let Some(&index) = by_name.get(&*mount.name) else {
                 continue;
             };
             let (base_path, base_exposure) = &bases[index];
@@ -165,16 +165,18 @@ fn unresolved<'a>(
     Some((base_path.clone(), exposure))
 }
 
-fn non_empty(value: &Option<String>) -> Option<&str> {
+fn non_empty<'b>(value: &'b Option<Str<'_>>) -> Option<&'b str> {
     value.as_deref().filter(|s| !s.is_empty())
 }
 
 /// Every container of the spec with its kind, in spec order.
-pub fn containers(spec: &Spec) -> impl Iterator<Item = (&Container, ContainerKind)> {
-    fn of(
-        list: &Option<Vec<Container>>,
+pub fn containers<'b, 'x>(
+    spec: &'b Spec<'x>,
+) -> impl Iterator<Item = (&'b Container<'x>, ContainerKind)> {
+    fn of<'b, 'x>(
+        list: &'b Option<Vec<Container<'x>>>,
         kind: ContainerKind,
-    ) -> impl Iterator<Item = (&Container, ContainerKind)> {
+    ) -> impl Iterator<Item = (&'b Container<'x>, ContainerKind)> {
         list.as_deref()
             .unwrap_or_default()
             .iter()

@@ -27,7 +27,7 @@ pub enum PodSpecAt {
 
 /// The target of a kind, or `None` for kinds the policy does not handle.
 pub fn target(kind: &GroupVersionKind) -> Option<Target> {
-    let at = match (kind.group.as_str(), kind.kind.as_str()) {
+    let at = match (&*kind.group, &*kind.kind) {
         ("", "Pod") => PodSpecAt::Spec,
         ("", "PodTemplate") => PodSpecAt::Template,
         ("", "ReplicationController")
@@ -42,7 +42,7 @@ pub fn target(kind: &GroupVersionKind) -> Option<Target> {
 
 impl PodSpecAt {
     /// The pod spec of `object`, if it has one.
-    pub fn select<'a>(&self, object: &'a KubeObject) -> Option<&'a Spec> {
+    pub fn select<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Option<&'b Spec<'x>> {
         match self {
             PodSpecAt::Spec => object.spec.as_ref(),
             PodSpecAt::Template => object.template.as_ref()?.spec.as_ref(),
@@ -81,7 +81,7 @@ impl PodSpecAt {
 mod tests {
     use super::*;
 
-    fn gvk(group: &str, kind: &str) -> GroupVersionKind {
+    fn gvk<'a>(group: &'a str, kind: &'a str) -> GroupVersionKind<'a> {
         GroupVersionKind {
             group: group.into(),
             version: "v1".into(),

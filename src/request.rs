@@ -1,93 +1,99 @@
 //! A typed view of the admission request that reads only what the policy decides on.
 //!
 //! Everything else in the object (env, probes, resources, unknown fields of newer Kubernetes
-//! versions) is skipped by the parser without being built, which keeps evaluation close to the
-//! cost of reading the request once. One struct serves every kind: each kind's pod spec sits at
-//! a different place (see `kinds`), and fields a kind does not have are simply absent.
+//! versions) is skipped by the parser without being built, and the strings it reads borrow
+//! from the payload, which keeps evaluation close to the cost of reading the request once. One
+//! struct serves every kind: each kind's pod spec sits at a different place (see `kinds`), and
+//! fields a kind does not have are simply absent.
 
 use crate::json_path;
 use crate::settings::Settings;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
+use std::borrow::Cow;
+
+/// A string of the request: borrowed unless it had escapes to decode.
+pub type Str<'a> = Cow<'a, str>;
 
 /// The waPC `validate` payload.
 #[derive(Debug, Deserialize)]
-pub struct Payload {
-    pub request: AdmissionRequest,
+pub struct Payload<'a> {
+    #[serde(borrow)]
+    pub request: AdmissionRequest<'a>,
     #[serde(default)]
     pub settings: Option<Settings>,
 }
 
-impl Payload {
+impl<'a> Payload<'a> {
     /// Parses the payload in one pass; an error names the field it is about.
-    pub fn parse(raw: &[u8]) -> Result<Payload, String> {
+    pub fn parse(raw: &'a [u8]) -> Result<Payload<'a>, String> {
         serde_json::from_slice(raw).map_err(|e| json_path::describe(raw, &e))
     }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AdmissionRequest {
-    #[serde(default)]
-    pub uid: String,
-    pub kind: GroupVersionKind,
-    #[serde(default)]
-    pub operation: String,
-    #[serde(default)]
-    pub sub_resource: Option<String>,
-    #[serde(default)]
-    pub object: Option<KubeObject>,
-    #[serde(default)]
-    pub old_object: Option<KubeObject>,
+pub struct AdmissionRequest<'a> {
+    #[serde(borrow)]
+    pub kind: GroupVersionKind<'a>,
+    #[serde(default, borrow)]
+    pub operation: Str<'a>,
+    #[serde(default, borrow)]
+    pub object: Option<KubeObject<'a>>,
+    #[serde(default, borrow)]
+    pub old_object: Option<KubeObject<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct GroupVersionKind {
-    #[serde(default)]
-    pub group: String,
-    #[serde(default)]
-    pub version: String,
-    pub kind: String,
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupVersionKind<'a> {
+    #[serde(default, borrow)]
+    pub group: Str<'a>,
+    #[serde(default, borrow)]
+    pub version: Str<'a>,
+    #[serde(borrow)]
+    pub kind: Str<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct KubeObject {
-    #[serde(default)]
-    pub metadata: Option<ObjectMeta>,
-    #[serde(default)]
-    pub spec: Option<Spec>,
+pub struct KubeObject<'a> {
+    #[serde(default, borrow)]
+    pub metadata: Option<ObjectMeta<'a>>,
+    #[serde(default, borrow)]
+    pub spec: Option<Spec<'a>>,
     /// PodTemplate keeps its template at the top level.
-    #[serde(default)]
-    pub template: Option<PodTemplateSpec>,
+    #[serde(default, borrow)]
+    pub template: Option<PodTemplateSpec<'a>>,
 }
 
-impl KubeObject {
-    pub fn metadata(&self) -> &ObjectMeta {
-        static EMPTY: ObjectMeta = ObjectMeta {
+impl<'a> KubeObject<'a> {
+    pub fn metadata(&self) -> &ObjectMeta<'a> {
+        const EMPTY: &ObjectMeta = &ObjectMeta {
             name: None,
             generate_name: None,
             deletion_timestamp: None,
             owner_references: None,
         };
-        self.metadata.as_ref().unwrap_or(&EMPTY)
+        self.metadata.as_ref().unwrap_or(EMPTY)
     }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ObjectMeta {
+pub struct ObjectMeta<'a> {
+    #[serde(default, borrow)]
+    pub name: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    pub generate_name: Option<Str<'a>>,
+    /// Only whether it is set matters.
     #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub generate_name: Option<String>,
-    #[serde(default)]
-    pub deletion_timestamp: Option<String>,
-    #[serde(default)]
-    pub owner_references: Option<Vec<OwnerReference>>,
+    pub deletion_timestamp: Option<IgnoredAny>,
+    #[serde(default, borrow)]
+    pub owner_references: Option<Vec<OwnerReference<'a>>>,
 }
 
-impl ObjectMeta {
+impl ObjectMeta<'_> {
     /// The controller that owns this object, if any.
-    pub fn controller(&self) -> Option<&OwnerReference> {
+    pub fn controller(&self) -> Option<&OwnerReference<'_>> {
         self.owner_references
             .as_deref()?
             .iter()
@@ -96,11 +102,11 @@ impl ObjectMeta {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct OwnerReference {
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub name: String,
+pub struct OwnerReference<'a> {
+    #[serde(default, borrow)]
+    pub kind: Str<'a>,
+    #[serde(default, borrow)]
+    pub name: Str<'a>,
     #[serde(default)]
     pub controller: Option<bool>,
 }
@@ -108,70 +114,70 @@ pub struct OwnerReference {
 /// The union of a PodSpec, a workload spec, a CronJob spec and a PersistentVolume spec.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Spec {
-    #[serde(default)]
-    pub volumes: Option<Vec<Volume>>,
-    #[serde(default)]
-    pub containers: Option<Vec<Container>>,
-    #[serde(default)]
-    pub init_containers: Option<Vec<Container>>,
-    #[serde(default)]
-    pub ephemeral_containers: Option<Vec<Container>>,
-    #[serde(default)]
-    pub template: Option<Box<PodTemplateSpec>>,
-    #[serde(default)]
-    pub job_template: Option<Box<JobTemplateSpec>>,
-    #[serde(default)]
-    pub host_path: Option<HostPathSource>,
+pub struct Spec<'a> {
+    #[serde(default, borrow)]
+    pub volumes: Option<Vec<Volume<'a>>>,
+    #[serde(default, borrow)]
+    pub containers: Option<Vec<Container<'a>>>,
+    #[serde(default, borrow)]
+    pub init_containers: Option<Vec<Container<'a>>>,
+    #[serde(default, borrow)]
+    pub ephemeral_containers: Option<Vec<Container<'a>>>,
+    #[serde(default, borrow)]
+    pub template: Option<Box<PodTemplateSpec<'a>>>,
+    #[serde(default, borrow)]
+    pub job_template: Option<Box<JobTemplateSpec<'a>>>,
+    #[serde(default, borrow)]
+    pub host_path: Option<HostPathSource<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct PodTemplateSpec {
-    #[serde(default)]
-    pub spec: Option<Spec>,
+pub struct PodTemplateSpec<'a> {
+    #[serde(default, borrow)]
+    pub spec: Option<Spec<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct JobTemplateSpec {
-    #[serde(default)]
-    pub spec: Option<Spec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Volume {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub host_path: Option<HostPathSource>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct HostPathSource {
-    #[serde(default)]
-    pub path: String,
+pub struct JobTemplateSpec<'a> {
+    #[serde(default, borrow)]
+    pub spec: Option<Spec<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Container {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub image: Option<String>,
-    #[serde(default)]
-    pub volume_mounts: Option<Vec<VolumeMount>>,
+pub struct Volume<'a> {
+    #[serde(default, borrow)]
+    pub name: Str<'a>,
+    #[serde(default, borrow)]
+    pub host_path: Option<HostPathSource<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HostPathSource<'a> {
+    #[serde(default, borrow)]
+    pub path: Str<'a>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VolumeMount {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub sub_path: Option<String>,
-    #[serde(default)]
-    pub sub_path_expr: Option<String>,
+pub struct Container<'a> {
+    #[serde(default, borrow)]
+    pub name: Str<'a>,
+    #[serde(default, borrow)]
+    pub image: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    pub volume_mounts: Option<Vec<VolumeMount<'a>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeMount<'a> {
+    #[serde(default, borrow)]
+    pub name: Str<'a>,
+    #[serde(default, borrow)]
+    pub sub_path: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    pub sub_path_expr: Option<Str<'a>>,
 }
 
 #[cfg(test)]

@@ -68,14 +68,14 @@ pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
     Ok(objects)
 }
 
-fn kind_of(object: &Value) -> Option<GroupVersionKind> {
+fn kind_of(object: &Value) -> Option<GroupVersionKind<'_>> {
     let api_version = object.get("apiVersion")?.as_str()?;
     let kind = object.get("kind")?.as_str()?;
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     Some(GroupVersionKind {
-        group: group.to_string(),
-        version: version.to_string(),
-        kind: kind.to_string(),
+        group: group.into(),
+        version: version.into(),
+        kind: kind.into(),
     })
 }
 
