@@ -196,16 +196,9 @@ pub fn scan(
         }
     }
 
-    let settings_bytes = serde_json::to_vec(settings).unwrap();
-    let instance = module.instance()?;
-    let answer = instance.call("validate_settings", &settings_bytes)?;
-    let answer: Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
-    if answer["valid"] != true {
-        return Err(format!(
-            "Provided settings are not valid: {}",
-            answer["message"].as_str().unwrap_or_default()
-        ));
-    }
+    let mut instance = module.instance()?;
+    testkit::validate_settings(&mut instance, settings)
+        .map_err(|message| format!("Provided settings are not valid: {message}"))?;
 
     let mut rows: Vec<Row> = Vec::new();
     let mut seen_rows = HashSet::new();

@@ -163,20 +163,21 @@ pub enum Outcome {
     Response(Box<AdmissionResponse>, Option<Value>),
 }
 
+/// Calls `validate_settings` as the engine does: a refusal or a guest error is `Err(message)`.
+pub fn validate_settings(evaluator: &mut dyn Evaluator, settings: &Value) -> Result<(), String> {
+    let bytes = serde_json::to_vec(settings).expect("settings serialize");
+    let answer = evaluator.call("validate_settings", &bytes)?;
+    match serde_json::from_slice::<SettingsValidationResponse>(&answer) {
+        Ok(answer) if answer.valid => Ok(()),
+        Ok(answer) => Err(answer.message.unwrap_or_default()),
+        Err(error) => Err(format!("unreadable validate_settings answer: {error}")),
+    }
+}
+
 /// Validates `settings`, then evaluates `document` (AdmissionRequest or AdmissionReview).
 pub fn evaluate(evaluator: &mut dyn Evaluator, document: &Value, settings: &Value) -> Outcome {
-    let settings_bytes = serde_json::to_vec(settings).expect("settings serialize");
-    match evaluator.call("validate_settings", &settings_bytes) {
-        Err(error) => return Outcome::InvalidSettings(error),
-        Ok(bytes) => match serde_json::from_slice::<SettingsValidationResponse>(&bytes) {
-            Ok(answer) if answer.valid => {}
-            Ok(answer) => return Outcome::InvalidSettings(answer.message.unwrap_or_default()),
-            Err(error) => {
-                return Outcome::InvalidSettings(format!(
-                    "unreadable validate_settings answer: {error}"
-                ));
-            }
-        },
+    if let Err(message) = validate_settings(evaluator, settings) {
+        return Outcome::InvalidSettings(message);
     }
     let request = admission_request(document);
     let uid = request
@@ -294,10 +295,12 @@ pub fn run_fixture(evaluator: &mut dyn Evaluator, fixture: &Fixture) -> Result<(
     let settings = settings_or_empty(&fixture.settings);
     let expect = &fixture.expect;
     let document = fixture.request.clone().unwrap_or(Value::Null);
-    let outcome = if fixture.request.is_some() {
-        evaluate(evaluator, &document, &settings)
-    } else {
-        settings_only(evaluator, &settings)
+    let outcome = match &fixture.request {
+        Some(_) => evaluate(evaluator, &document, &settings),
+        None => match validate_settings(evaluator, &settings) {
+            Err(message) => Outcome::InvalidSettings(message),
+            Ok(()) => Outcome::Response(Box::default(), None),
+        },
     };
     let (response, mutated) = match outcome {
         Outcome::InvalidSettings(message) => {
@@ -401,18 +404,6 @@ pub fn run_fixture(evaluator: &mut dyn Evaluator, fixture: &Fixture) -> Result<(
         }
     }
     Ok(())
-}
-
-fn settings_only(evaluator: &mut dyn Evaluator, settings: &Value) -> Outcome {
-    let bytes = serde_json::to_vec(settings).unwrap();
-    match evaluator.call("validate_settings", &bytes) {
-        Err(error) => Outcome::InvalidSettings(error),
-        Ok(answer) => match serde_json::from_slice::<SettingsValidationResponse>(&answer) {
-            Ok(answer) if answer.valid => Outcome::Response(Box::default(), None),
-            Ok(answer) => Outcome::InvalidSettings(answer.message.unwrap_or_default()),
-            Err(error) => Outcome::InvalidSettings(error.to_string()),
-        },
-    }
 }
 
 fn contains_all(what: &str, text: &str, wanted: &[String]) -> Result<(), String> {
