@@ -177,13 +177,16 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
         _ => BTreeSet::new(),
     };
     let (mut new, existing) = split_new(judged.violations, &old);
-    warnings.extend(existing.iter().map(|v| {
-        message::warning(
-            "pre-existing exposure left unchanged: ",
-            v,
-            persistent_volume,
-        )
-    }));
+    let existing_warnings: Vec<String> = existing
+        .iter()
+        .map(|v| {
+            message::warning(
+                "pre-existing exposure left unchanged: ",
+                v,
+                persistent_volume,
+            )
+        })
+        .collect();
 
     // Mutate mode removes what it can of what the request introduces. A Pod's volumes and
     // mounts are immutable, so a Pod UPDATE is judged as in reject mode.
@@ -236,6 +239,7 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
             warnings,
         );
     }
+    warnings.extend(existing_warnings);
     match target {
         Target::PodSpec(at) if !removals.is_empty() => mutate(raw, at, &removals, warnings),
         _ => accept(warnings),
