@@ -1,8 +1,9 @@
 //! A typed view of the admission request that reads only what the policy decides on.
 //!
 //! Everything else in the object (env, probes, resources, unknown fields of newer Kubernetes
-//! versions) is skipped by the parser without being built, and the strings it reads borrow
-//! from the payload, which keeps evaluation close to the cost of reading the request once. One
+//! versions) is skipped by the parser without being built, the strings it reads borrow from the
+//! payload, and the containers of a pod spec without hostPath volumes are skipped too, which
+//! keeps evaluation close to the cost of reading the request once. One
 //! struct serves every kind: each kind's pod spec sits at a different place (see `kinds`), and
 //! fields a kind does not have are simply absent.
 
@@ -112,23 +113,105 @@ pub struct OwnerReference<'a> {
 }
 
 /// The union of a PodSpec, a workload spec, a CronJob spec and a PersistentVolume spec.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct Spec<'a> {
-    #[serde(default, borrow)]
     pub volumes: Option<Vec<Volume<'a>>>,
-    #[serde(default, borrow)]
     pub containers: Option<Vec<Container<'a>>>,
-    #[serde(default, borrow)]
     pub init_containers: Option<Vec<Container<'a>>>,
-    #[serde(default, borrow)]
     pub ephemeral_containers: Option<Vec<Container<'a>>>,
-    #[serde(default, borrow)]
     pub template: Option<Box<PodTemplateSpec<'a>>>,
-    #[serde(default, borrow)]
     pub job_template: Option<Box<JobTemplateSpec<'a>>>,
-    #[serde(default, borrow)]
     pub host_path: Option<HostPathSource<'a>>,
+}
+
+/// Read by hand for one shortcut: the API server writes a PodSpec with `volumes` first, and
+/// when none of them is a hostPath volume no container can expose anything, so the container
+/// lists are skipped without being built. That is the path of almost every Pod.
+impl<'de: 'a, 'a> Deserialize<'de> for Spec<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(SpecVisitor(std::marker::PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum SpecField {
+    Volumes,
+    Containers,
+    InitContainers,
+    EphemeralContainers,
+    Template,
+    JobTemplate,
+    HostPath,
+    #[serde(other)]
+    Other,
+}
+
+struct SpecVisitor<'a>(std::marker::PhantomData<Spec<'a>>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for SpecVisitor<'a> {
+    type Value = Spec<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct Spec")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Spec<'a>, A::Error> {
+        fn once<T, E: serde::de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
+            match slot {
+                Some(_) => Err(E::duplicate_field(name)),
+                None => Ok(()),
+            }
+        }
+        let mut spec = Spec::default();
+        let mut volumes_seen = false;
+        while let Some(field) = map.next_key::<SpecField>()? {
+            let containers = match field {
+                SpecField::Containers => &mut spec.containers,
+                SpecField::InitContainers => &mut spec.init_containers,
+                SpecField::EphemeralContainers => &mut spec.ephemeral_containers,
+                SpecField::Volumes => {
+                    if volumes_seen {
+                        return Err(serde::de::Error::duplicate_field("volumes"));
+                    }
+                    volumes_seen = true;
+                    spec.volumes = map.next_value()?;
+                    continue;
+                }
+                SpecField::Template => {
+                    once::<_, A::Error>(&spec.template, "template")?;
+                    spec.template = map.next_value()?;
+                    continue;
+                }
+                SpecField::JobTemplate => {
+                    once::<_, A::Error>(&spec.job_template, "jobTemplate")?;
+                    spec.job_template = map.next_value()?;
+                    continue;
+                }
+                SpecField::HostPath => {
+                    once::<_, A::Error>(&spec.host_path, "hostPath")?;
+                    spec.host_path = map.next_value()?;
+                    continue;
+                }
+                SpecField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            let no_host_path = volumes_seen
+                && !spec
+                    .volumes
+                    .iter()
+                    .flatten()
+                    .any(|volume| volume.host_path.is_some());
+            if no_host_path {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                *containers = map.next_value()?;
+            }
+        }
+        Ok(spec)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +288,34 @@ mod tests {
             "v"
         );
         assert_eq!(payload.settings.unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn containers_are_skipped_after_volumes_without_host_path() {
+        let spec: Spec = serde_json::from_str(
+            r#"{"volumes":[{"name":"c","configMap":{}}],"containers":[{"name":"a","volumeMounts":[{"name":"c"}]}]}"#,
+        )
+        .unwrap();
+        assert!(spec.containers.is_none());
+        let spec: Spec = serde_json::from_str(
+            r#"{"volumes":[{"name":"h","hostPath":{"path":"/x"}}],"containers":[{"name":"a"}],"initContainers":[{"name":"i"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.containers.unwrap()[0].name, "a");
+        assert_eq!(spec.init_containers.unwrap()[0].name, "i");
+        // Containers first: read, since the volumes are not known yet.
+        let spec: Spec =
+            serde_json::from_str(r#"{"containers":[{"name":"a"}],"volumes":[]}"#).unwrap();
+        assert_eq!(spec.containers.unwrap()[0].name, "a");
+    }
+
+    #[test]
+    fn duplicate_spec_fields_are_refused() {
+        let error = serde_json::from_str::<Spec>(r#"{"volumes":[],"volumes":[]}"#).unwrap_err();
+        assert!(
+            error.to_string().starts_with("duplicate field `volumes`"),
+            "{error}"
+        );
     }
 
     #[test]
