@@ -7,6 +7,7 @@
 
 use crate::host_path::HostPath;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 /// A container runtime whose sockets can be protected by name.
@@ -59,59 +60,108 @@ impl<T: Copy> serde::de::Visitor<'_> for Choices<T> {
 /// Placeholder component in a preset path that matches any one component (a user id).
 const ANY_UID: &str = "<uid>";
 
-/// (runtime, socket path, what to call it). Paths are written in the spelling people know;
-/// `/var/run` and `/run` twins are derived.
-const PRESETS: &[(Runtime, &str, &str)] = &[
+/// The presets: (runtime, socket). Paths are written in the spelling people know; patterns are
+/// their components in the `/run` spelling (the `/var/run` twin is matched by `canonical`), spelt
+/// out here so that no request pays for splitting them (a test checks they agree).
+const PRESETS: &[(Runtime, Socket<'static>)] = &[
     (
         Runtime::Docker,
-        "/var/run/docker.sock",
-        "the Docker daemon socket",
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&["run", "docker.sock"])),
+            written: r"/var/run/docker.sock",
+            label: "the Docker daemon socket",
+        },
     ),
     (
         Runtime::Docker,
-        "/var/run/dockershim.sock",
-        "the dockershim socket",
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&["run", "dockershim.sock"])),
+            written: r"/var/run/dockershim.sock",
+            label: "the dockershim socket",
+        },
     ),
     (
         Runtime::Docker,
-        "/var/run/cri-dockerd.sock",
-        "the cri-dockerd socket",
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&["run", "cri-dockerd.sock"])),
+            written: r"/var/run/cri-dockerd.sock",
+            label: "the cri-dockerd socket",
+        },
     ),
     (
         Runtime::Docker,
-        "/run/user/<uid>/docker.sock",
-        "the rootless Docker daemon socket",
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&["run", "user", ANY_UID, "docker.sock"])),
+            written: r"/run/user/<uid>/docker.sock",
+            label: "the rootless Docker daemon socket",
+        },
     ),
     (
         Runtime::Docker,
-        r"\\.\pipe\docker_engine",
-        "the Docker daemon pipe",
+        Socket {
+            pattern: Pattern::Pipe(Cow::Borrowed("docker_engine")),
+            written: r"\\.\pipe\docker_engine",
+            label: "the Docker daemon pipe",
+        },
     ),
     (
         Runtime::Containerd,
-        "/run/containerd/containerd.sock",
-        "the containerd socket",
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&["run", "containerd", "containerd.sock"])),
+            written: r"/run/containerd/containerd.sock",
+            label: "the containerd socket",
+        },
     ),
     (
         Runtime::Containerd,
-        "/run/k3s/containerd/containerd.sock",
-        "the k3s containerd socket",
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&[
+                "run",
+                "k3s",
+                "containerd",
+                "containerd.sock",
+            ])),
+            written: r"/run/k3s/containerd/containerd.sock",
+            label: "the k3s containerd socket",
+        },
     ),
     (
         Runtime::Containerd,
-        r"\\.\pipe\containerd-containerd",
-        "the containerd pipe",
+        Socket {
+            pattern: Pattern::Pipe(Cow::Borrowed("containerd-containerd")),
+            written: r"\\.\pipe\containerd-containerd",
+            label: "the containerd pipe",
+        },
     ),
-    (Runtime::Crio, "/var/run/crio/crio.sock", "the CRI-O socket"),
+    (
+        Runtime::Crio,
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&["run", "crio", "crio.sock"])),
+            written: r"/var/run/crio/crio.sock",
+            label: "the CRI-O socket",
+        },
+    ),
     (
         Runtime::Podman,
-        "/run/podman/podman.sock",
-        "the Podman socket",
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&["run", "podman", "podman.sock"])),
+            written: r"/run/podman/podman.sock",
+            label: "the Podman socket",
+        },
     ),
     (
         Runtime::Podman,
-        "/run/user/<uid>/podman/podman.sock",
-        "the rootless Podman socket",
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&[
+                "run",
+                "user",
+                ANY_UID,
+                "podman",
+                "podman.sock",
+            ])),
+            written: r"/run/user/<uid>/podman/podman.sock",
+            label: "the rootless Podman socket",
+        },
     ),
 ];
 
@@ -152,8 +202,27 @@ impl Exposure {
 #[derive(Debug, Clone)]
 enum Pattern<'a> {
     /// Components in the `/run` spelling; `<uid>` matches any one component.
-    Unix(Vec<&'a str>),
-    Pipe(String),
+    Unix(Components<'a>),
+    /// A pipe name, lower-cased.
+    Pipe(Cow<'a, str>),
+}
+
+/// Path components, spelt out in the presets or parsed from the settings. (`Cow` would do, but
+/// it is invariant over a slice of references, and presets must serve any catalog.)
+#[derive(Debug, Clone)]
+enum Components<'a> {
+    Fixed(&'a [&'a str]),
+    Parsed(Vec<&'a str>),
+}
+
+impl<'a> std::ops::Deref for Components<'a> {
+    type Target = [&'a str];
+    fn deref(&self) -> &[&'a str] {
+        match self {
+            Components::Fixed(components) => components,
+            Components::Parsed(components) => components,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -170,7 +239,8 @@ struct Socket<'a> {
 pub struct SocketCatalog<'a> {
     runtimes: &'a [Runtime],
     extra_socket_paths: &'a [String],
-    sockets: OnceCell<Vec<Socket<'a>>>,
+    /// The sockets of `extra_socket_paths`, parsed on first use.
+    extra: OnceCell<Vec<Socket<'a>>>,
 }
 
 impl<'a> SocketCatalog<'a> {
@@ -179,22 +249,22 @@ impl<'a> SocketCatalog<'a> {
         SocketCatalog {
             runtimes,
             extra_socket_paths,
-            sockets: OnceCell::new(),
+            extra: OnceCell::new(),
         }
     }
 
-    fn sockets(&self) -> &[Socket<'a>] {
-        self.sockets.get_or_init(|| {
-            let presets = PRESETS
+    fn sockets(&self) -> impl Iterator<Item = &Socket<'a>> {
+        let presets = PRESETS
+            .iter()
+            .filter(|(runtime, _)| self.runtimes.contains(runtime))
+            .map(|(_, socket)| socket);
+        let extra = self.extra.get_or_init(|| {
+            self.extra_socket_paths
                 .iter()
-                .filter(|(runtime, _, _)| self.runtimes.contains(runtime))
-                .map(|&(_, path, label)| Socket::new(path, label));
-            let extra = self
-                .extra_socket_paths
-                .iter()
-                .map(|path| Socket::new(path, "the configured runtime socket"));
-            presets.chain(extra).collect()
-        })
+                .map(|path| Socket::new(path, "the configured runtime socket"))
+                .collect()
+        });
+        presets.chain(extra)
     }
 
     fn file_label(&self, name: &str) -> Option<&'static str> {
@@ -207,17 +277,13 @@ impl<'a> SocketCatalog<'a> {
     /// What `path` exposes, if anything.
     pub fn classify(&self, path: &HostPath) -> Option<Exposure> {
         match path {
-            HostPath::Pipe(name) => {
-                self.sockets()
-                    .iter()
-                    .find_map(|socket| match &socket.pattern {
-                        Pattern::Pipe(pipe) if pipe == name => Some(Exposure::Socket {
-                            label: socket.label,
-                            socket: path.to_string(),
-                        }),
-                        _ => None,
-                    })
-            }
+            HostPath::Pipe(name) => self.sockets().find_map(|socket| match &socket.pattern {
+                Pattern::Pipe(pipe) if **pipe == **name => Some(Exposure::Socket {
+                    label: socket.label,
+                    socket: path.to_string(),
+                }),
+                _ => None,
+            }),
             HostPath::Unix(components) => self.classify_unix(components),
         }
     }
@@ -251,7 +317,6 @@ impl<'a> SocketCatalog<'a> {
         let is_var = components == ["var"];
         let contains: Vec<_> = self
             .sockets()
-            .iter()
             .filter_map(|socket| match &socket.pattern {
                 Pattern::Unix(pattern)
                     if (canonical.len() < pattern.len() && prefix_matches(canonical, pattern))
@@ -274,7 +339,6 @@ impl<'a> SocketCatalog<'a> {
         let everything = || {
             let contains: Vec<_> = self
                 .sockets()
-                .iter()
                 .filter(|socket| matches!(socket.pattern, Pattern::Unix(_)))
                 .map(|socket| (socket.label, socket.written.to_string()))
                 .collect();
@@ -294,8 +358,10 @@ impl<'a> SocketCatalog<'a> {
 impl<'a> Socket<'a> {
     fn new(path: &'a str, label: &'static str) -> Socket<'a> {
         let pattern = match HostPath::parse(path) {
-            HostPath::Pipe(name) => Pattern::Pipe(name),
-            HostPath::Unix(components) => Pattern::Unix(canonical(&components).to_vec()),
+            HostPath::Pipe(name) => Pattern::Pipe(Cow::Owned(name)),
+            HostPath::Unix(components) => {
+                Pattern::Unix(Components::Parsed(canonical(&components).to_vec()))
+            }
         };
         Socket {
             pattern,
@@ -403,6 +469,18 @@ mod tests {
                 contains.into_iter().map(|(_, path)| path).collect()
             }
             _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn preset_patterns_agree_with_their_written_paths() {
+        for (_, socket) in PRESETS {
+            let parsed = Socket::new(socket.written, socket.label);
+            match (&socket.pattern, &parsed.pattern) {
+                (Pattern::Unix(a), Pattern::Unix(b)) => assert_eq!(**a, **b, "{}", socket.written),
+                (Pattern::Pipe(a), Pattern::Pipe(b)) => assert_eq!(a, b, "{}", socket.written),
+                _ => panic!("{} is not of the kind its pattern says", socket.written),
+            }
         }
     }
 
