@@ -157,40 +157,44 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for SpecVisitor<'a> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Spec<'a>, A::Error> {
-        fn once<T, E: serde::de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
-            match slot {
-                Some(_) => Err(E::duplicate_field(name)),
-                None => Ok(()),
+        fn once<'de, T: Deserialize<'de>, A: serde::de::MapAccess<'de>>(
+            map: &mut A,
+            slot: &mut Option<T>,
+            name: &'static str,
+        ) -> Result<(), A::Error> {
+            if slot.is_some() {
+                return Err(serde::de::Error::duplicate_field(name));
             }
+            *slot = map.next_value()?;
+            Ok(())
         }
         let mut spec = Spec::default();
         let mut volumes_seen = false;
         while let Some(field) = map.next_key::<SpecField>()? {
-            let containers = match field {
-                SpecField::Containers => &mut spec.containers,
-                SpecField::InitContainers => &mut spec.init_containers,
-                SpecField::EphemeralContainers => &mut spec.ephemeral_containers,
+            let (containers, name) = match field {
+                SpecField::Containers => (&mut spec.containers, "containers"),
+                SpecField::InitContainers => (&mut spec.init_containers, "initContainers"),
+                SpecField::EphemeralContainers => {
+                    (&mut spec.ephemeral_containers, "ephemeralContainers")
+                }
+                SpecField::Volumes if volumes_seen => {
+                    return Err(serde::de::Error::duplicate_field("volumes"));
+                }
                 SpecField::Volumes => {
-                    if volumes_seen {
-                        return Err(serde::de::Error::duplicate_field("volumes"));
-                    }
                     volumes_seen = true;
-                    spec.volumes = map.next_value()?;
+                    once(&mut map, &mut spec.volumes, "volumes")?;
                     continue;
                 }
                 SpecField::Template => {
-                    once::<_, A::Error>(&spec.template, "template")?;
-                    spec.template = map.next_value()?;
+                    once(&mut map, &mut spec.template, "template")?;
                     continue;
                 }
                 SpecField::JobTemplate => {
-                    once::<_, A::Error>(&spec.job_template, "jobTemplate")?;
-                    spec.job_template = map.next_value()?;
+                    once(&mut map, &mut spec.job_template, "jobTemplate")?;
                     continue;
                 }
                 SpecField::HostPath => {
-                    once::<_, A::Error>(&spec.host_path, "hostPath")?;
-                    spec.host_path = map.next_value()?;
+                    once(&mut map, &mut spec.host_path, "hostPath")?;
                     continue;
                 }
                 SpecField::Other => {
@@ -207,7 +211,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for SpecVisitor<'a> {
             if no_host_path {
                 map.next_value::<IgnoredAny>()?;
             } else {
-                *containers = map.next_value()?;
+                once(&mut map, containers, name)?;
             }
         }
         Ok(spec)
