@@ -14,15 +14,20 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
 pub fn validate(raw: &[u8]) -> ValidationResponse {
-    let payload = match Payload::parse(raw) {
-        Ok(payload) => payload,
-        Err(error) => return reject(read_error(&error), Vec::new()),
-    };
-    let settings = payload.settings.unwrap_or_default();
-    if let Err(error) = settings.check() {
-        return reject(format!("invalid settings: {error}"), Vec::new());
+    match read(raw) {
+        Ok((request, settings)) => decide(&request, &settings, raw),
+        Err(rejection) => rejection,
     }
-    decide(&payload.request, &settings, raw)
+}
+
+/// The request and its checked settings, or the rejection that says what could not be read.
+fn read(raw: &[u8]) -> Result<(AdmissionRequest<'_>, Settings), ValidationResponse> {
+    let payload = Payload::parse(raw).map_err(|error| reject(read_error(&error), Vec::new()))?;
+    let settings = payload.settings.unwrap_or_default();
+    settings
+        .check()
+        .map_err(|error| reject(format!("invalid settings: {error}"), Vec::new()))?;
+    Ok((payload.request, settings))
 }
 
 fn read_error(error: &str) -> String {
@@ -382,13 +387,25 @@ pub struct Report {
 /// Evaluates a `validate` payload and lists the exposures the decision was made on, with the
 /// same scan and settings: a report can never disagree with the admission decision.
 pub fn report(raw: &[u8]) -> Report {
-    let response = validate(raw);
+    let (request, settings) = match read(raw) {
+        Ok(read) => read,
+        Err(response) => {
+            return Report {
+                response,
+                findings: Vec::new(),
+            };
+        }
+    };
+    let response = decide(&request, &settings, raw);
     let mut findings = Vec::new();
-    if let Ok(payload) = Payload::parse(raw)
-        && let Some(target) = kinds::target(&payload.request.kind)
-        && let Some(object) = &payload.request.object
+    // A plain acceptance (e.g. of an object being deleted) lists nothing: the rows never
+    // contradict the verdict.
+    let plain_accept =
+        response.accepted && response.warnings.is_none() && response.mutated_object.is_none();
+    if !plain_accept
+        && let Some(target) = kinds::target(&request.kind)
+        && let Some(object) = &request.object
     {
-        let settings = payload.settings.unwrap_or_default();
         let catalog = settings.catalog();
         let judged = judge(scan(object, target, &catalog), &settings);
         let rows = |severity, volumes: &[VolumeExposure]| {
@@ -421,4 +438,47 @@ pub fn report(raw: &[u8]) -> Report {
         findings.extend(rows("warn", &judged.warned));
     }
     Report { response, findings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(meta: &str) -> Vec<u8> {
+        format!(
+            r#"{{"settings":{{"directoryMounts":"warn"}},"request":{{"kind":{{"kind":"Pod"}},"operation":"CREATE",
+            "object":{{"metadata":{meta},"spec":{{"volumes":[{{"name":"s","hostPath":{{"path":"/run/docker.sock"}}}},
+            {{"name":"r","hostPath":{{"path":"/run"}}}}],"containers":[{{"name":"a","volumeMounts":[{{"name":"s"}}]}}]}}}}}}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn report_lists_what_validate_decided_on() {
+        let raw = payload(r#"{"name":"p"}"#);
+        let report = report(&raw);
+        let validated = validate(&raw);
+        assert_eq!(report.response.accepted, validated.accepted);
+        assert_eq!(report.response.message, validated.message);
+        let rows: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| (f.severity, f.volume.as_str(), f.containers.join(",")))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("reject", "s", "a".to_string()),
+                ("warn", "r", String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn report_of_an_accepted_object_lists_nothing() {
+        let raw = payload(r#"{"name":"p","deletionTimestamp":"2026-11-27T10:00:00Z"}"#);
+        let report = report(&raw);
+        assert!(report.response.accepted);
+        assert!(report.findings.is_empty());
+    }
 }
