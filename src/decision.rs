@@ -16,17 +16,17 @@ use std::collections::{BTreeSet, HashMap};
 pub fn validate(raw: &[u8]) -> ValidationResponse {
     match read(raw) {
         Ok((request, settings)) => decide(&request, &settings, raw),
-        Err(rejection) => rejection,
+        Err(message) => reject(message, Vec::new()),
     }
 }
 
-/// The request and its checked settings, or the rejection that says what could not be read.
-fn read(raw: &[u8]) -> Result<(AdmissionRequest<'_>, Settings), ValidationResponse> {
-    let payload = Payload::parse(raw).map_err(|error| reject(read_error(&error), Vec::new()))?;
+/// The request and its checked settings, or the message that says what could not be read.
+fn read(raw: &[u8]) -> Result<(AdmissionRequest<'_>, Settings), String> {
+    let payload = Payload::parse(raw).map_err(|error| read_error(&error))?;
     let settings = payload.settings.unwrap_or_default();
     settings
         .check()
-        .map_err(|error| reject(format!("invalid settings: {error}"), Vec::new()))?;
+        .map_err(|error| format!("invalid settings: {error}"))?;
     Ok((payload.request, settings))
 }
 
@@ -389,9 +389,9 @@ pub struct Report {
 pub fn report(raw: &[u8]) -> Report {
     let (request, settings) = match read(raw) {
         Ok(read) => read,
-        Err(response) => {
+        Err(message) => {
             return Report {
-                response,
+                response: reject(message, Vec::new()),
                 findings: Vec::new(),
             };
         }
