@@ -156,3 +156,21 @@ pub fn policy_path() -> std::path::PathBuf {
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::host_callback;
+
+    #[test]
+    fn logging_is_answered_and_other_capabilities_are_refused() {
+        assert_eq!(
+            host_callback(1, "kubewarden", "tracing", "log", b"{}").unwrap(),
+            Vec::<u8>::new()
+        );
+        let error = host_callback(1, "kubewarden", "oci", "v2/verify", b"{}").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "host capability kubewarden/oci/v2/verify is not available: this harness only provides logging"
+        );
+    }
+}
