@@ -40,14 +40,6 @@ impl<'a> HostPath<'a> {
             HostPath::Pipe(name) => HostPath::Pipe(name.clone()),
         }
     }
-
-    /// The last component (file name), if any.
-    pub fn file_name(&self) -> Option<&str> {
-        match self {
-            HostPath::Unix(components) => components.last().copied(),
-            HostPath::Pipe(_) => None,
-        }
-    }
 }
 
 impl std::fmt::Display for HostPath<'_> {

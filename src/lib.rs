@@ -17,9 +17,9 @@ pub mod request;
 pub mod settings;
 pub mod sockets;
 
+use kubewarden_policy_sdk::protocol_version_guest;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest as guest;
-use kubewarden_policy_sdk::{protocol_version_guest, response::ValidationResponse};
 
 pub use decision::validate as evaluate;
 
@@ -62,6 +62,3 @@ pub fn check_settings(payload: &[u8]) -> SettingsValidationResponse {
 fn respond<T: serde::Serialize>(response: &T) -> guest::CallResult {
     Ok(serde_json::to_vec(response)?)
 }
-
-/// Keeps the response type in the public API for native callers (tests, benchmarks).
-pub type Response = ValidationResponse;
