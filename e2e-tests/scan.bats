@@ -56,3 +56,17 @@ setup() {
   [ "$status" -eq 2 ]
   [[ "$stderr" == *"unknown field"* ]]
 }
+
+@test "scan: progress on stderr for thousands of objects, only when it is a terminal" {
+  jq -n '{apiVersion: "v1", kind: "List", items: [range(1200) | {apiVersion: "v1", kind: "Pod",
+    metadata: {name: "p\(.)", namespace: "default"}, spec: {containers: [{name: "c", image: "nginx"}]}}]}' \
+    > "$BATS_TEST_TMPDIR/pods.json"
+  run --separate-stderr "$DSP" scan "$BATS_TEST_TMPDIR/pods.json"
+  [ "$status" -eq 0 ]
+  [ -z "$stderr" ]
+  # script(1) gives the command a terminal.
+  run script -qec "$DSP scan $BATS_TEST_TMPDIR/pods.json" /dev/null
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"scanned 1000/1200 objects"*"scanned 1200/1200 objects"* ]]
+  [[ "$output" == *"1200 objects read, 1200 evaluated, 1200 reported"* ]]
+}
