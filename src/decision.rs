@@ -6,7 +6,7 @@ use crate::host_path::HostPath;
 use crate::kinds::{self, Target};
 use crate::message;
 use crate::mutation;
-use crate::request::{AdmissionRequest, KubeObject, Payload};
+use crate::request::{AdmissionRequest, JsonObjects, KubeObject, Payload};
 use crate::settings::{DirectoryMounts, Mode, Settings};
 use crate::sockets::SocketCatalog;
 use kubewarden_policy_sdk::response::ValidationResponse;
@@ -258,16 +258,8 @@ fn mutate(
     removals: &[mutation::Removal],
     mut warnings: Vec<String>,
 ) -> ValidationResponse {
-    #[derive(serde::Deserialize)]
-    struct Request {
-        request: Object,
-    }
-    #[derive(serde::Deserialize)]
-    struct Object {
-        object: serde_json::Value,
-    }
-    let mut object = match serde_json::from_slice::<Request>(raw) {
-        Ok(request) => request.request.object,
+    let mut object = match JsonObjects::parse(raw) {
+        Ok(objects) => objects.object,
         Err(error) => return reject(format!("cannot read the request: {error}"), warnings),
     };
     if let Err(error) = mutation::apply(&mut object, at, removals) {
@@ -318,27 +310,14 @@ fn split_new<'a>(
 /// True when the pod template of an UPDATE differs from the old one in any field. Only this
 /// rare path (an update of a workload that already exposes a socket) reads the whole template.
 fn template_changed(raw: &[u8], at: kinds::PodSpecAt) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Both {
-        request: Objects,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Objects {
-        object: serde_json::Value,
-        old_object: serde_json::Value,
-    }
-    let Ok(both) = serde_json::from_slice::<Both>(raw) else {
+    let Ok(objects) = JsonObjects::parse(raw) else {
         return true;
     };
+    fn template<'v>(object: &'v serde_json::Value, keys: &[&str]) -> Option<&'v serde_json::Value> {
+        keys.iter().try_fold(object, |value, key| value.get(key))
+    }
     let template_keys = &at.keys()[..at.keys().len() - 1];
-    let template = |object: &serde_json::Value| {
-        template_keys
-            .iter()
-            .try_fold(object, |value, key| value.get(key))
-            .cloned()
-    };
-    template(&both.request.object) != template(&both.request.old_object)
+    template(&objects.object, template_keys) != template(&objects.old_object, template_keys)
 }
 
 pub fn accept(warnings: Vec<String>) -> ValidationResponse {

@@ -13,6 +13,19 @@ pub enum ContainerKind {
     Ephemeral,
 }
 
+impl ContainerKind {
+    pub const ALL: [ContainerKind; 3] = [Self::Container, Self::Init, Self::Ephemeral];
+
+    /// The pod spec field that lists containers of this kind.
+    pub fn list_key(self) -> &'static str {
+        match self {
+            Self::Container => "containers",
+            Self::Init => "initContainers",
+            Self::Ephemeral => "ephemeralContainers",
+        }
+    }
+}
+
 /// A container of the pod spec, by name and kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContainerRef<'a> {

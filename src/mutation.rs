@@ -152,8 +152,8 @@ pub fn apply(object: &mut Value, at: PodSpecAt, removals: &[Removal]) -> Result<
                 if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
                     volumes.retain(|v| name_of(v) != Some(volume));
                 }
-                for list in CONTAINER_LISTS.iter().map(|(key, _)| key) {
-                    for container in containers_mut(spec, list) {
+                for kind in ContainerKind::ALL {
+                    for container in containers_mut(spec, kind.list_key()) {
                         retain_mounts(container, |mount| name_of(mount) != Some(volume));
                     }
                 }
@@ -170,12 +170,7 @@ pub fn apply(object: &mut Value, at: PodSpecAt, removals: &[Removal]) -> Result<
                     Reach::Whole => continue,
                 };
                 for target in containers {
-                    let list = CONTAINER_LISTS
-                        .iter()
-                        .find(|(_, kind)| *kind == target.kind)
-                        .map(|(key, _)| *key)
-                        .unwrap_or("containers");
-                    for container in containers_mut(spec, list) {
+                    for container in containers_mut(spec, target.kind.list_key()) {
                         if name_of(container) != Some(target.name) {
                             continue;
                         }
@@ -190,12 +185,6 @@ pub fn apply(object: &mut Value, at: PodSpecAt, removals: &[Removal]) -> Result<
     }
     Ok(())
 }
-
-const CONTAINER_LISTS: [(&str, ContainerKind); 3] = [
-    ("containers", ContainerKind::Container),
-    ("initContainers", ContainerKind::Init),
-    ("ephemeralContainers", ContainerKind::Ephemeral),
-];
 
 fn name_of(value: &Value) -> Option<&str> {
     value.get("name").and_then(Value::as_str)

@@ -32,6 +32,29 @@ impl<'a> Payload<'a> {
     }
 }
 
+/// The request's objects as JSON values, every field kept, for the rare paths that need them
+/// whole: editing the object (mutate mode) and comparing pod templates (an UPDATE of a
+/// workload that already exposes a socket).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonObjects {
+    pub object: serde_json::Value,
+    #[serde(default)]
+    pub old_object: serde_json::Value,
+}
+
+impl JsonObjects {
+    pub fn parse(raw: &[u8]) -> Result<JsonObjects, String> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            request: JsonObjects,
+        }
+        serde_json::from_slice::<Envelope>(raw)
+            .map(|envelope| envelope.request)
+            .map_err(|e| json_path::describe(raw, &e))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionRequest<'a> {
