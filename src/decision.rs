@@ -53,8 +53,29 @@ pub struct Judged<'a> {
 /// container reaches. An UPDATE that adds one of these adds an exposure.
 pub type ExposureKey<'a> = (&'a str, HostPath<'a>, Option<ContainerRef<'a>>);
 
+/// What makes an exposure the same one across an UPDATE. In a Pod, a container that keeps
+/// its name but changes its image is a new program with the socket; a workload's new image is
+/// judged by its template change and, when its Pods are created, in each Pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    WithImage,
+    WithoutImage,
+}
+
+impl Identity {
+    fn of<'a>(self, container: &ContainerRef<'a>) -> ContainerRef<'a> {
+        match self {
+            Identity::WithImage => *container,
+            Identity::WithoutImage => ContainerRef {
+                image: "",
+                ..*container
+            },
+        }
+    }
+}
+
 impl<'a> Judged<'a> {
-    pub fn keys(&self) -> BTreeSet<ExposureKey<'a>> {
+    pub fn keys(&self, identity: Identity) -> BTreeSet<ExposureKey<'a>> {
         let mut keys = BTreeSet::new();
         for volume in &self.violations {
             for finding in &volume.findings {
@@ -62,7 +83,11 @@ impl<'a> Judged<'a> {
                     keys.insert((volume.volume, finding.path.clone(), None));
                 }
                 for container in &finding.containers {
-                    keys.insert((volume.volume, finding.path.clone(), Some(*container)));
+                    keys.insert((
+                        volume.volume,
+                        finding.path.clone(),
+                        Some(identity.of(container)),
+                    ));
                 }
             }
         }
@@ -78,13 +103,13 @@ pub fn judge<'a>(volumes: Vec<VolumeExposure<'a>>, settings: &Settings) -> Judge
             && volume
                 .mounted_by
                 .iter()
-                .all(|(_, image)| settings.image_allowed(image));
+                .all(|container| settings.image_allowed(container.image));
         if allowed {
             continue;
         }
         let (mut violating, mut warned): (Vec<Finding>, Vec<Finding>) = (Vec::new(), Vec::new());
         for finding in volume.findings {
-            match (finding.exposure.is_directory(), settings.directory_mounts) {
+            match (!finding.exposure.is_socket(), settings.directory_mounts) {
                 (false, _) | (true, DirectoryMounts::Reject) => violating.push(finding),
                 (true, DirectoryMounts::Warn) => warned.push(finding),
                 (true, DirectoryMounts::Ignore) => {}
@@ -116,25 +141,29 @@ pub fn scan<'a>(
             .select(object)
             .map(|spec| scan_pod_spec(spec, catalog))
             .unwrap_or_default(),
+        // The kubelet bind-mounts a `local` PersistentVolume exactly as a hostPath one.
         Target::PersistentVolume => {
-            let Some(host_path) = object.spec.as_ref().and_then(|s| s.host_path.as_ref()) else {
+            let Some(spec) = &object.spec else {
                 return Vec::new();
             };
-            let path = HostPath::parse(&host_path.path);
-            let Some(exposure) = catalog.classify(&path) else {
-                return Vec::new();
-            };
-            vec![VolumeExposure {
-                volume: "",
-                host_path: &host_path.path,
-                findings: vec![Finding {
-                    reach: Reach::Whole,
-                    path,
-                    exposure,
-                    containers: Vec::new(),
-                }],
-                mounted_by: Vec::new(),
-            }]
+            [("hostPath", &spec.host_path), ("local", &spec.local)]
+                .into_iter()
+                .filter_map(|(field, source)| {
+                    let source = source.as_ref()?;
+                    let (path, exposure) = catalog.classify_worst(HostPath::readings(&source.path));
+                    Some(VolumeExposure {
+                        volume: field,
+                        host_path: &source.path,
+                        findings: vec![Finding {
+                            reach: Reach::Whole,
+                            path,
+                            exposure: exposure?,
+                            containers: Vec::new(),
+                        }],
+                        mounted_by: Vec::new(),
+                    })
+                })
+                .collect()
         }
     }
 }
@@ -158,7 +187,15 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
         );
     };
     let meta = object.metadata();
-    if meta.deletion_timestamp.is_some() {
+    // An object is being deleted only if it already was: the API server clears a
+    // deletionTimestamp sent with a CREATE after the webhooks, and an UPDATE that sets one can
+    // still change the spec.
+    let being_deleted = update
+        && request
+            .old_object
+            .as_ref()
+            .is_some_and(|old| old.metadata().deletion_timestamp.is_some());
+    if being_deleted {
         return accept(Vec::new());
     }
     let catalog = settings.catalog();
@@ -177,11 +214,15 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
         return accept(warnings);
     }
 
+    let identity = match target {
+        Target::PodSpec(at) if at.is_pod() => Identity::WithImage,
+        _ => Identity::WithoutImage,
+    };
     let old = match (update, &request.old_object) {
-        (true, Some(old)) => judge(scan(old, target, &catalog), settings).keys(),
+        (true, Some(old)) => judge(scan(old, target, &catalog), settings).keys(identity),
         _ => BTreeSet::new(),
     };
-    let (mut new, existing) = split_new(judged.violations, &old);
+    let (mut new, existing) = split_new(judged.violations, &old, identity);
     let existing_warnings: Vec<String> = existing
         .iter()
         .map(|v| {
@@ -208,7 +249,7 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
                 format!(
                     "{name} is controlled by {} {:?}, so it is not mutated (its controller would \
                      replace it); its Pods are mutated when they are created: {}",
-                    owner.kind,
+                    message::shown(&owner.kind),
                     owner.name,
                     removal.describe("would remove")
                 )
@@ -284,6 +325,7 @@ fn mutate(
 fn split_new<'a>(
     violations: Vec<VolumeExposure<'a>>,
     old: &BTreeSet<ExposureKey<'a>>,
+    identity: Identity,
 ) -> (Vec<VolumeExposure<'a>>, Vec<VolumeExposure<'a>>) {
     let (mut new, mut existing) = (Vec::new(), Vec::new());
     for volume in violations {
@@ -295,7 +337,7 @@ fn split_new<'a>(
                 finding
                     .containers
                     .iter()
-                    .any(|container| !old.contains(&key(Some(*container))))
+                    .any(|container| !old.contains(&key(Some(identity.of(container)))))
             }
         };
         if volume.findings.iter().any(is_new) {
@@ -394,7 +436,7 @@ pub fn report(raw: &[u8]) -> Report {
                 .map(|(volume, finding)| ReportRow {
                     severity,
                     volume: match target {
-                        Target::PersistentVolume => "spec.hostPath".to_string(),
+                        Target::PersistentVolume => format!("spec.{}", volume.volume),
                         Target::PodSpec(_) => volume.volume.to_string(),
                     },
                     host_path: match finding.reach {
@@ -455,7 +497,14 @@ mod tests {
 
     #[test]
     fn report_of_an_accepted_object_lists_nothing() {
-        let raw = payload(r#"{"name":"p","deletionTimestamp":"2026-11-27T10:00:00Z"}"#);
+        let deleted = r#"{"name":"p","deletionTimestamp":"2026-11-27T10:00:00Z"}"#;
+        let raw = String::from_utf8(payload(deleted))
+            .unwrap()
+            .replace(
+                r#""operation":"CREATE""#,
+                r#""operation":"UPDATE","oldObject":{"metadata":{"deletionTimestamp":"x"}}"#,
+            )
+            .into_bytes();
         let report = report(&raw);
         assert!(report.response.accepted);
         assert!(report.findings.is_empty());

@@ -2,7 +2,7 @@
 //! which mounts (with or without subPath) and in which containers.
 
 use crate::host_path::HostPath;
-use crate::request::{Container, Spec, Str};
+use crate::request::{Container, Spec, Str, VolumeMount};
 use crate::sockets::{Exposure, SocketCatalog};
 use std::collections::HashMap;
 
@@ -26,11 +26,14 @@ impl ContainerKind {
     }
 }
 
-/// A container of the pod spec, by name and kind.
+/// A container of the pod spec, by name, kind and image: a new image in a container that
+/// reaches a socket is a new program with the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContainerRef<'a> {
     pub name: &'a str,
     pub kind: ContainerKind,
+    /// Empty when the container names no image.
+    pub image: &'a str,
 }
 
 /// How a finding reaches into its volume.
@@ -62,8 +65,8 @@ pub struct VolumeExposure<'a> {
     /// The hostPath as written.
     pub host_path: &'a str,
     pub findings: Vec<Finding<'a>>,
-    /// Every container that mounts the volume in any way, with its image.
-    pub mounted_by: Vec<(ContainerRef<'a>, &'a str)>,
+    /// Every container that mounts the volume in any way.
+    pub mounted_by: Vec<ContainerRef<'a>>,
 }
 
 impl VolumeExposure<'_> {
@@ -71,29 +74,34 @@ impl VolumeExposure<'_> {
     pub fn is_socket_volume(&self) -> bool {
         self.findings
             .iter()
-            .any(|f| f.reach == Reach::Whole && !f.exposure.is_directory())
+            .any(|f| f.reach == Reach::Whole && f.exposure.is_socket())
     }
 }
 
 /// Every exposing hostPath volume of `spec`, in the order of `spec.volumes`.
+///
+/// Objects the API server would refuse (a scanned manifest, a request changed by another
+/// mutating webhook) are judged by their worst reading: a mount reaches every volume of its
+/// name, and a mount with both `subPath` and `subPathExpr` is judged by both.
 pub fn scan_pod_spec<'a>(spec: &'a Spec<'_>, catalog: &SocketCatalog) -> Vec<VolumeExposure<'a>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
     let mut bases: Vec<(HostPath<'a>, Option<Exposure>)> = Vec::new();
-    let mut by_name: HashMap<&'a str, usize> = HashMap::new();
+    let mut by_name: HashMap<&'a str, Vec<usize>> = HashMap::new();
     for volume in spec.volumes.as_deref().unwrap_or_default() {
         let Some(host_path) = &volume.host_path else {
             continue;
         };
-        let path = HostPath::parse(&host_path.path);
-        let exposure = catalog.classify(&path);
-        by_name.insert(&volume.name, exposures.len());
+        by_name
+            .entry(&volume.name)
+            .or_default()
+            .push(exposures.len());
         exposures.push(VolumeExposure {
             volume: &volume.name,
             host_path: &host_path.path,
             findings: Vec::new(),
             mounted_by: Vec::new(),
         });
-        bases.push((path, exposure));
+        bases.push(catalog.classify_worst(HostPath::readings(&host_path.path)));
     }
     if exposures.is_empty() {
         return exposures;
@@ -113,56 +121,63 @@ pub fn scan_pod_spec<'a>(spec: &'a Spec<'_>, catalog: &SocketCatalog) -> Vec<Vol
         let me = ContainerRef {
             name: &container.name,
             kind,
+            image: container.image.as_deref().unwrap_or_default(),
         };
         for mount in container.volume_mounts.as_deref().unwrap_or_default() {
-            let Some(&index) = by_name.get(&*mount.name) else {
+            let Some(indices) = by_name.get(&*mount.name) else {
                 continue;
             };
-            let (base_path, base_exposure) = &bases[index];
-            let volume = &mut exposures[index];
-            // A container's mounts are visited together: comparing with the last entry is
-            // enough to list each container once, in constant time.
-            if volume.mounted_by.last().map(|(c, _)| *c) != Some(me) {
-                volume
-                    .mounted_by
-                    .push((me, container.image.as_deref().unwrap_or_default()));
-            }
-            let (reach, reached) =
-                match (non_empty(&mount.sub_path_expr), non_empty(&mount.sub_path)) {
-                    (Some(expr), _) => (
-                        Reach::SubPathExpr(expr),
-                        unresolved(base_path, base_exposure.as_ref()),
-                    ),
-                    (None, Some(sub_path)) => {
-                        let path = base_path.join(sub_path);
-                        let exposure = catalog.classify(&path);
-                        (Reach::SubPath(sub_path), exposure.map(|e| (path, e)))
-                    }
-                    (None, None) => (
-                        Reach::Whole,
-                        base_exposure.clone().map(|e| (base_path.clone(), e)),
-                    ),
-                };
-            let Some((path, exposure)) = reached else {
-                continue;
-            };
-            match volume.findings.iter_mut().find(|f| f.reach == reach) {
-                Some(finding) => {
-                    if finding.containers.last() != Some(&me) {
-                        finding.containers.push(me);
+            for &index in indices {
+                let (base_path, base_exposure) = &bases[index];
+                let volume = &mut exposures[index];
+                // A container's mounts are visited together: comparing with the last entry is
+                // enough to list each container once, in constant time.
+                if volume.mounted_by.last() != Some(&me) {
+                    volume.mounted_by.push(me);
+                }
+                for reach in reaches(mount) {
+                    let reached = match reach {
+                        Reach::SubPathExpr(_) => unresolved(base_path, base_exposure.as_ref()),
+                        Reach::SubPath(sub_path) => {
+                            let readings = HostPath::readings_joined(volume.host_path, sub_path);
+                            match catalog.classify_worst(readings) {
+                                (path, Some(exposure)) => Some((path, exposure)),
+                                (_, None) => None,
+                            }
+                        }
+                        Reach::Whole => base_exposure.clone().map(|e| (base_path.clone(), e)),
+                    };
+                    let Some((path, exposure)) = reached else {
+                        continue;
+                    };
+                    match volume.findings.iter_mut().find(|f| f.reach == reach) {
+                        Some(finding) => {
+                            if finding.containers.last() != Some(&me) {
+                                finding.containers.push(me);
+                            }
+                        }
+                        None => volume.findings.push(Finding {
+                            reach,
+                            path,
+                            exposure,
+                            containers: vec![me],
+                        }),
                     }
                 }
-                None => volume.findings.push(Finding {
-                    reach,
-                    path,
-                    exposure,
-                    containers: vec![me],
-                }),
             }
         }
     }
     exposures.retain(|volume| !volume.findings.is_empty());
     exposures
+}
+
+/// How a mount reaches into its volume: as a whole, or through its `subPath` and its
+/// `subPathExpr` (both, if both are set).
+fn reaches<'a>(mount: &'a VolumeMount<'_>) -> impl Iterator<Item = Reach<'a>> {
+    let expr = non_empty(&mount.sub_path_expr).map(Reach::SubPathExpr);
+    let sub_path = non_empty(&mount.sub_path).map(Reach::SubPath);
+    let whole = (expr.is_none() && sub_path.is_none()).then_some(Reach::Whole);
+    [expr, sub_path, whole].into_iter().flatten()
 }
 
 /// A `subPathExpr` into a volume that exposes a socket may reach the socket itself.
@@ -302,7 +317,7 @@ mod tests {
         let found = scan_pod_spec(&spec, &catalog);
         let expr = &found[0].findings[1];
         assert_eq!(expr.reach, Reach::SubPathExpr("$(POD)"));
-        assert!(!expr.exposure.is_directory());
+        assert!(expr.exposure.is_socket());
     }
 
     #[test]

@@ -4,14 +4,43 @@ use crate::exposures::{ContainerKind, ContainerRef, Reach, VolumeExposure};
 use crate::host_path::HostPath;
 use crate::request::ObjectMeta;
 use crate::sockets::Exposure;
+use std::borrow::Cow;
 use std::fmt::Write;
+
+/// A user-controlled string (a host path, a name, an image) as a message shows it: as written
+/// when it is plain, else quoted with Rust escapes. No value can start a new line, hide text
+/// behind control or bidi characters, or pass for the message's own words.
+pub fn shown(value: &str) -> Cow<'_, str> {
+    let plain = !value.is_empty()
+        && !value.starts_with(char::is_whitespace)
+        && !value.ends_with(char::is_whitespace)
+        && value
+            .chars()
+            .all(|c| c == '\\' || c == '\'' || (c != '"' && c.escape_debug().nth(1).is_none()));
+    if plain {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(format!("{value:?}"))
+    }
+}
+
+/// Where a PersistentVolume keeps the path: `hostPath` or `local path`.
+fn persistent_volume_source(volume: &VolumeExposure) -> &'static str {
+    if volume.volume == "local" {
+        "local path"
+    } else {
+        "hostPath"
+    }
+}
 
 /// `Deployment "web"`, or the generateName prefix when the name is not set yet.
 pub fn object_name(kind: &str, meta: &ObjectMeta) -> String {
     match (&meta.name, &meta.generate_name) {
-        (Some(name), _) if !name.is_empty() => format!("{kind} {name:?}"),
-        (_, Some(prefix)) if !prefix.is_empty() => format!("{kind} {prefix:?} (generateName)"),
-        _ => kind.to_string(),
+        (Some(name), _) if !name.is_empty() => format!("{} {name:?}", shown(kind)),
+        (_, Some(prefix)) if !prefix.is_empty() => {
+            format!("{} {prefix:?} (generateName)", shown(kind))
+        }
+        _ => shown(kind).into_owned(),
     }
 }
 
@@ -28,9 +57,17 @@ pub fn rejection(heading: &str, volumes: &[VolumeExposure], persistent_volume: b
 /// The full description of one volume's exposures and how to fix them.
 pub fn volume_line(volume: &VolumeExposure, persistent_volume: bool) -> String {
     let mut out = if persistent_volume {
-        format!("hostPath {}", volume.host_path)
+        format!(
+            "{} {}",
+            persistent_volume_source(volume),
+            shown(volume.host_path)
+        )
     } else {
-        format!("volume {:?} (hostPath {})", volume.volume, volume.host_path)
+        format!(
+            "volume {:?} (hostPath {})",
+            volume.volume,
+            shown(volume.host_path)
+        )
     };
     for (i, finding) in volume.findings.iter().enumerate() {
         out.push_str(if i == 0 { " " } else { "; " });
@@ -73,11 +110,16 @@ pub fn warning(prefix: &str, volume: &VolumeExposure, persistent_volume: bool) -
         .map(|f| describe(&f.exposure, &f.path))
         .unwrap_or_default();
     if persistent_volume {
-        format!("{prefix}hostPath {} exposes {exposure}", volume.host_path)
+        format!(
+            "{prefix}{} {} exposes {exposure}",
+            persistent_volume_source(volume),
+            shown(volume.host_path)
+        )
     } else {
         format!(
             "{prefix}volume {:?} (hostPath {}) exposes {exposure}",
-            volume.volume, volume.host_path
+            volume.volume,
+            shown(volume.host_path)
         )
     }
 }
@@ -86,12 +128,15 @@ pub fn warning(prefix: &str, volume: &VolumeExposure, persistent_volume: bool) -
 /// `directory /var/run, which contains the Docker daemon socket /var/run/docker.sock`.
 pub fn describe(exposure: &Exposure, path: &HostPath) -> String {
     match exposure {
-        Exposure::Socket { label, socket } => format!("{label} {socket}"),
-        Exposure::Directory { contains } => {
-            format!("directory {path}, which contains {}", sockets(contains))
-        }
+        Exposure::Socket { label, socket } => format!("{label} {}", shown(socket)),
+        Exposure::Directory { contains } => format!(
+            "directory {}, which contains {}",
+            shown(&path.to_string()),
+            sockets(contains)
+        ),
         Exposure::Procfs { contains } => format!(
-            "{path}, which reaches the host's root filesystem through procfs and with it {}",
+            "{}, which reaches the host's root filesystem through procfs and with it {}",
+            shown(&path.to_string()),
             sockets(contains)
         ),
     }
@@ -101,6 +146,7 @@ fn sockets(contains: &[(&'static str, String)]) -> String {
     let Some((label, socket)) = contains.first() else {
         return "a protected socket".to_string();
     };
+    let socket = shown(socket);
     match contains.len() - 1 {
         0 => format!("{label} {socket}"),
         1 => format!("{label} {socket} and 1 more protected socket"),
@@ -124,7 +170,7 @@ pub fn container_list(containers: &[ContainerRef]) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(container.name);
+        out.push_str(&shown(container.name));
         match container.kind {
             ContainerKind::Container => {}
             ContainerKind::Init => out.push_str(" (init)"),

@@ -37,18 +37,18 @@ pub fn plan<'a>(
         if let Some(socket) = volume
             .findings
             .iter()
-            .find(|f| f.reach == Reach::Whole && !f.exposure.is_directory())
+            .find(|f| f.reach == Reach::Whole && f.exposure.is_socket())
         {
             removals.push(Removal::Volume {
                 volume: volume.volume,
                 host_path: volume.host_path,
                 what: message::describe(&socket.exposure, &socket.path),
-                containers: volume.mounted_by.iter().map(|(c, _)| *c).collect(),
+                containers: volume.mounted_by.clone(),
             });
             continue;
         }
         volume.findings.retain(|finding| {
-            let removable = finding.reach != Reach::Whole && !finding.exposure.is_directory();
+            let removable = finding.reach != Reach::Whole && finding.exposure.is_socket();
             if removable {
                 removals.push(Removal::Mounts {
                     volume: volume.volume,
@@ -87,7 +87,10 @@ impl Removal<'_> {
                         message::container_list(containers)
                     )
                 };
-                format!("{verb} volume {volume:?} (hostPath {host_path}, {what}){mounts}")
+                format!(
+                    "{verb} volume {volume:?} (hostPath {}, {what}){mounts}",
+                    message::shown(host_path)
+                )
             }
             Removal::Mounts {
                 volume,
@@ -96,8 +99,9 @@ impl Removal<'_> {
                 what,
                 containers,
             } => format!(
-                "{verb} the mounts of volume {volume:?} (hostPath {host_path}) with {} in {} {}, \
+                "{verb} the mounts of volume {volume:?} (hostPath {}) with {} in {} {}, \
                  which reach {what}",
+                message::shown(host_path),
                 reach_text(reach),
                 plural("container", containers.len()),
                 message::container_list(containers)
@@ -125,8 +129,8 @@ impl Removal<'_> {
 fn reach_text(reach: &Reach) -> String {
     match reach {
         Reach::Whole => String::new(),
-        Reach::SubPath(sub_path) => format!("subPath {sub_path}"),
-        Reach::SubPathExpr(expr) => format!("subPathExpr {expr}"),
+        Reach::SubPath(sub_path) => format!("subPath {}", message::shown(sub_path)),
+        Reach::SubPathExpr(expr) => format!("subPathExpr {}", message::shown(expr)),
     }
 }
 

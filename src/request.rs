@@ -145,6 +145,8 @@ pub struct Spec<'a> {
     pub template: Option<Box<PodTemplateSpec<'a>>>,
     pub job_template: Option<Box<JobTemplateSpec<'a>>>,
     pub host_path: Option<HostPathSource<'a>>,
+    /// A PersistentVolume's `local` source.
+    pub local: Option<HostPathSource<'a>>,
 }
 
 /// Read by hand for one shortcut: the API server writes a PodSpec with `volumes` first, and
@@ -166,6 +168,7 @@ enum SpecField {
     Template,
     JobTemplate,
     HostPath,
+    Local,
     #[serde(other)]
     Other,
 }
@@ -218,6 +221,10 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for SpecVisitor<'a> {
                 }
                 SpecField::HostPath => {
                     once(&mut map, &mut spec.host_path, "hostPath")?;
+                    continue;
+                }
+                SpecField::Local => {
+                    once(&mut map, &mut spec.local, "local")?;
                     continue;
                 }
                 SpecField::Other => {

@@ -79,6 +79,14 @@ impl Settings {
     }
 
     pub fn check(&self) -> Result<(), String> {
+        if self.runtimes.is_empty() && self.extra_socket_paths.is_empty() {
+            return Err(
+                "runtimes: an empty list with no extraSocketPaths protects no socket, \
+                        and every object would be accepted; name at least one runtime \
+                        (docker, containerd, crio, podman) or socket path"
+                    .to_string(),
+            );
+        }
         for (i, path) in self.extra_socket_paths.iter().enumerate() {
             let absolute =
                 path.starts_with('/') || matches!(HostPath::parse(path), HostPath::Pipe(_));
@@ -88,10 +96,21 @@ impl Settings {
                      write /path/to/runtime.sock or \\\\.\\pipe\\NAME"
                 ));
             }
-            if HostPath::parse(path) == HostPath::Unix(Vec::new()) {
-                return Err(format!(
-                    "extraSocketPaths[{i}]: {path:?} names the root directory, not a socket"
-                ));
+            match HostPath::parse(path) {
+                HostPath::Unix(components) if components.is_empty() => {
+                    return Err(format!(
+                        "extraSocketPaths[{i}]: {path:?} names the root directory, not a socket"
+                    ));
+                }
+                // procfs is judged as procfs before any socket path: this one could never match.
+                HostPath::Unix(components) if components.first() == Some(&"proc") => {
+                    return Err(format!(
+                        "extraSocketPaths[{i}]: {path:?} is under /proc, where no runtime socket \
+                         lives (procfs paths are always judged as procfs); write the socket's \
+                         path on the host"
+                    ));
+                }
+                _ => {}
             }
         }
         for (i, pattern) in self.allowed_images.iter().enumerate() {
@@ -217,6 +236,16 @@ mod tests {
         assert!(error(r#"{"extraSocketPaths":[""]}"#).contains("not an absolute host path"));
         assert!(error(r#"{"extraSocketPaths":["//"]}"#).contains("root directory"));
         assert!(error(r#"{"allowedImages":[" "]}"#).starts_with("allowedImages[0]"));
+        assert!(error(r#"{"extraSocketPaths":["/proc/1/root/x.sock"]}"#).contains("under /proc"));
+    }
+
+    #[test]
+    fn rejects_settings_that_protect_nothing() {
+        let message = error(r#"{"runtimes":[]}"#);
+        assert!(message.starts_with("runtimes: an empty list"), "{message}");
+        assert!(message.contains("protects no socket"), "{message}");
+        let only_extra = r#"{"runtimes":[],"extraSocketPaths":["/run/agent.sock"]}"#;
+        assert!(Settings::from_json(only_extra.as_bytes()).is_ok());
     }
 
     #[test]

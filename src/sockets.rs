@@ -5,7 +5,7 @@
 //! root through procfs. `/var/run` and `/run` are the same directory on every mainstream
 //! distribution, so both spellings match.
 
-use crate::host_path::HostPath;
+use crate::host_path::{HostPath, is_process};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -70,6 +70,19 @@ const PRESETS: &[(Runtime, Socket<'static>)] = &[
             pattern: Pattern::Unix(Components::Fixed(&["run", "docker.sock"])),
             written: r"/var/run/docker.sock",
             label: "the Docker daemon socket",
+        },
+    ),
+    (
+        Runtime::Docker,
+        Socket {
+            pattern: Pattern::Unix(Components::Fixed(&[
+                "run",
+                "docker",
+                "containerd",
+                "containerd.sock",
+            ])),
+            written: r"/var/run/docker/containerd/containerd.sock",
+            label: "Docker's own containerd socket",
         },
     ),
     (
@@ -193,9 +206,14 @@ pub enum Exposure {
 }
 
 impl Exposure {
-    /// Directory and procfs exposures are governed by the `directoryMounts` setting.
-    pub fn is_directory(&self) -> bool {
-        !matches!(self, Exposure::Socket { .. })
+    /// A socket is always a violation; directory and procfs exposures follow `directoryMounts`.
+    pub fn is_socket(&self) -> bool {
+        matches!(self, Exposure::Socket { .. })
+    }
+
+    /// How bad the exposure is, to keep the worst reading of a path.
+    fn severity(&self) -> u8 {
+        if self.is_socket() { 2 } else { 1 }
     }
 }
 
@@ -288,10 +306,59 @@ impl<'a> SocketCatalog<'a> {
         }
     }
 
-    fn classify_unix(&self, components: &[&str]) -> Option<Exposure> {
-        if let Some(procfs) = self.classify_procfs(components) {
-            return procfs;
+    /// The most severe thing any reading of a path exposes, with the reading that exposes it
+    /// (a socket before a directory; the earlier reading on a tie); the first reading when
+    /// none exposes anything.
+    pub fn classify_worst<'p>(
+        &self,
+        readings: Vec<HostPath<'p>>,
+    ) -> (HostPath<'p>, Option<Exposure>) {
+        let mut worst: Option<(HostPath<'p>, Exposure)> = None;
+        let mut first = None;
+        for reading in readings {
+            match self.classify(&reading) {
+                Some(exposure)
+                    if worst
+                        .as_ref()
+                        .is_none_or(|(_, seen)| exposure.severity() > seen.severity()) =>
+                {
+                    worst = Some((reading, exposure));
+                }
+                _ if first.is_none() => first = Some(reading),
+                _ => {}
+            }
         }
+        match worst {
+            Some((reading, exposure)) => (reading, Some(exposure)),
+            None => (first.unwrap_or(HostPath::Unix(Vec::new())), None),
+        }
+    }
+
+    /// A Unix path, through procfs or not.
+    fn classify_unix(&self, components: &[&str]) -> Option<Exposure> {
+        let (inside, procfs) = through_procfs(components);
+        let found = inside.and_then(|rest| self.classify_plain(rest));
+        if !procfs {
+            return found;
+        }
+        match found {
+            Some(socket @ Exposure::Socket { .. }) => Some(socket),
+            Some(Exposure::Directory { contains } | Exposure::Procfs { contains }) => {
+                Some(Exposure::Procfs { contains })
+            }
+            None => {
+                let contains: Vec<_> = self
+                    .sockets()
+                    .filter(|socket| matches!(socket.pattern, Pattern::Unix(_)))
+                    .map(|socket| (socket.label, socket.written.to_string()))
+                    .collect();
+                (!contains.is_empty()).then_some(Exposure::Procfs { contains })
+            }
+        }
+    }
+
+    /// A Unix path outside procfs.
+    fn classify_plain(&self, components: &[&str]) -> Option<Exposure> {
         let spelling = Spelling::of(components);
         let canonical = canonical(components);
         for socket in self.sockets() {
@@ -329,28 +396,26 @@ impl<'a> SocketCatalog<'a> {
             .collect();
         (!contains.is_empty()).then_some(Exposure::Directory { contains })
     }
+}
 
-    /// `/proc`, `/proc/<pid>` and `/proc/<pid>/root` contain the host's whole filesystem;
-    /// `/proc/<pid>/root/<rest>` is `/<rest>`. `None` when the path is not in procfs.
-    fn classify_procfs(&self, components: &[&str]) -> Option<Option<Exposure>> {
-        if components.first() != Some(&"proc") {
-            return None;
-        }
-        let everything = || {
-            let contains: Vec<_> = self
-                .sockets()
-                .filter(|socket| matches!(socket.pattern, Pattern::Unix(_)))
-                .map(|socket| (socket.label, socket.written.to_string()))
-                .collect();
-            (!contains.is_empty()).then_some(Exposure::Procfs { contains })
-        };
+/// Whether a path is in procfs, and the host path it leads to when that is known.
+///
+/// `/proc` and everything under `/proc/<pid>` (any depth: `cwd`, `fd`, `task/<tid>/...`,
+/// `map_files`, ...) is procfs, which fails closed. `/proc/<pid>/root/<rest>` and
+/// `/proc/<pid>/task/<tid>/root/<rest>` (and `cwd`, which is `/` for PID 1) also lead to
+/// `/<rest>`. Other procfs files (`/proc/meminfo`, `/proc/sys/...`) are not.
+fn through_procfs<'c, 'a>(mut components: &'c [&'a str]) -> (Option<&'c [&'a str]>, bool) {
+    let mut procfs = false;
+    loop {
         match components {
-            [_] => Some(everything()),
-            [_, pid, ..] if !is_process(pid) => None,
-            [_, _] => Some(everything()),
-            [_, _, "root"] => Some(everything()),
-            [_, _, "root", rest @ ..] => Some(self.classify_unix(rest)),
-            _ => None,
+            ["proc", process, ..] if !is_process(process) => return (Some(components), procfs),
+            ["proc", _, "root" | "cwd", rest @ ..]
+            | ["proc", _, "task", _, "root" | "cwd", rest @ ..] => {
+                procfs = true;
+                components = rest;
+            }
+            ["proc", ..] => return (None, true),
+            _ => return (Some(components), procfs),
         }
     }
 }
@@ -436,12 +501,6 @@ fn prefix_matches(path: &[&str], pattern: &[&str]) -> bool {
     path.iter()
         .zip(pattern)
         .all(|(component, expected)| *expected == ANY_UID || component == expected)
-}
-
-fn is_process(component: &str) -> bool {
-    component == "self"
-        || component == "thread-self"
-        || (!component.is_empty() && component.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -534,7 +593,8 @@ mod tests {
             "/etc",
             "/run/containerd/containerd.sock",
             "/proc/sys",
-            "/proc/1/environ",
+            "/proc/meminfo",
+            "/proc/sys/fs/docker",
             "/Var/Run",
         ] {
             assert_eq!(
@@ -552,6 +612,7 @@ mod tests {
             directory(&catalog, "/var/run"),
             vec![
                 "/var/run/docker.sock",
+                "/var/run/docker/containerd/containerd.sock",
                 "/var/run/dockershim.sock",
                 "/var/run/cri-dockerd.sock",
                 "/var/run/user/<uid>/docker.sock"
@@ -589,6 +650,15 @@ mod tests {
             "/proc/self",
             "/proc/1/root",
             "/proc/42/root/",
+            "/proc/1/cwd",
+            "/proc/self/cwd/run",
+            "/proc/1/task/1/root",
+            "/proc/1/task",
+            "/proc/1/fd",
+            "/proc/thread-self/map_files",
+            "/proc/1/environ",
+            "/proc/1/root/etc",
+            "/proc/1/root/proc/1/root",
         ] {
             assert!(
                 matches!(classify(&catalog, path), Some(Exposure::Procfs { .. })),
@@ -603,7 +673,52 @@ mod tests {
             directory(&catalog, "/proc/1/root/run")[0],
             "/run/docker.sock"
         );
-        assert_eq!(classify(&catalog, "/proc/1/root/etc"), None);
+        for (path, socket_path) in [
+            ("/proc/1/task/7/root/run/docker.sock", "/run/docker.sock"),
+            ("/proc/self/cwd/var/run/docker.sock", "/var/run/docker.sock"),
+            (
+                "/proc/1/root/proc/2/root/run/docker.sock",
+                "/run/docker.sock",
+            ),
+        ] {
+            assert_eq!(
+                socket(&catalog, path).as_deref(),
+                Some(socket_path),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn worst_reading_wins() {
+        let catalog = docker();
+        let worst = |path| catalog.classify_worst(HostPath::readings(path));
+        let (path, exposure) = worst("//./pipe/../../run/docker.sock");
+        assert_eq!(path.to_string(), "/run/docker.sock");
+        assert!(exposure.unwrap().is_socket());
+        let (path, exposure) = worst("/var/run/../var");
+        assert_eq!(path.to_string(), "/var");
+        assert!(matches!(exposure, Some(Exposure::Directory { .. })));
+        let (path, exposure) = worst("/var/run/../lib");
+        assert_eq!(path.to_string(), "/var/lib");
+        assert_eq!(exposure, None);
+    }
+
+    #[test]
+    fn dockers_own_containerd() {
+        let catalog = docker();
+        for path in [
+            "/var/run/docker/containerd/containerd.sock",
+            "/run/docker/containerd/containerd.sock",
+        ] {
+            assert_eq!(socket(&catalog, path).as_deref(), Some(path));
+        }
+        assert_eq!(
+            directory(&catalog, "/run/docker"),
+            vec!["/run/docker/containerd/containerd.sock"]
+        );
+        // Only Docker's: the host's containerd needs the containerd preset.
+        assert_eq!(classify(&catalog, "/run/containerd/containerd.sock"), None);
     }
 
     #[test]
