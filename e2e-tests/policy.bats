@@ -96,6 +96,12 @@ evaluate() {
       [ "$status" -ne 0 ] || { echo "$name: invalid settings were accepted"; return 1; }
       continue
     fi
+    refused="$(jq -r '.expect.request_refused // empty' "$fixture")"
+    if [ -n "$refused" ]; then
+      [ "$status" -eq 1 ] || { echo "$name: the request was not refused (exit $status)"; return 1; }
+      [[ "$stderr" == *"$refused"* ]] || { echo "$name: refusal lacks '$refused': $stderr"; return 1; }
+      continue
+    fi
     [ "$status" -eq 0 ] || { echo "$name: exit $status: $stderr"; return 1; }
     expected="$(jq -c '.expect' "$fixture")"
     jq -e --argjson e "$expected" '

@@ -11,7 +11,7 @@ use docker_socket_policy::decision::report;
 use docker_socket_policy::evaluate;
 use k8s_openapi::api::core::v1::{Container, Pod, Volume, VolumeMount};
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// What a path means under the default settings (`runtimes: [docker]`).
@@ -404,23 +404,6 @@ fn expected(pod: &Pod) -> BTreeSet<Row> {
     rows
 }
 
-/// Every object key sorted, as the engine hands objects to the module.
-fn engine_order(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let sorted: Map<String, Value> = keys
-                .into_iter()
-                .map(|k| (k.clone(), engine_order(&map[k])))
-                .collect();
-            Value::Object(sorted)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(engine_order).collect()),
-        other => other.clone(),
-    }
-}
-
 fn payload(object: &Value, settings: Value, old: Option<&Value>) -> Vec<u8> {
     let operation = if old.is_some() { "UPDATE" } else { "CREATE" };
     let payload = json!({
@@ -435,7 +418,8 @@ fn payload(object: &Value, settings: Value, old: Option<&Value>) -> Vec<u8> {
         },
         "settings": settings,
     });
-    serde_json::to_vec(&engine_order(&payload)).unwrap()
+    // As the engine hands it to the module: every key sorted.
+    serde_json::to_vec(&testkit::engine_order(&payload)).unwrap()
 }
 
 fn policy_rows(object: &Value) -> BTreeSet<Row> {

@@ -151,9 +151,19 @@ fn host_callback(
 
 /// The module the tests use: `$POLICY_WASM`, or `policy.wasm` at the repository root.
 pub fn policy_path() -> std::path::PathBuf {
-    match std::env::var_os("POLICY_WASM") {
+    module_path("POLICY_WASM", "policy.wasm")
+}
+
+/// The floor module (which is also the key-order probe): `$FLOOR_WASM`, or `floor.wasm` at the
+/// repository root.
+pub fn floor_path() -> std::path::PathBuf {
+    module_path("FLOOR_WASM", "floor.wasm")
+}
+
+fn module_path(variable: &str, file: &str) -> std::path::PathBuf {
+    match std::env::var_os(variable) {
         Some(path) => path.into(),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy.wasm"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file),
     }
 }
 

@@ -207,18 +207,21 @@ pub fn scan(
     for (done, (located, kind)) in handled.iter().enumerate() {
         progress(done, handled.len());
         let key = key_of(&located.object);
-        let payload = json!({
-            "settings": settings,
-            "request": {
-                "uid": format!("scan-{done}"),
-                "kind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
-                "operation": "CREATE",
-                "name": key.2,
-                "namespace": key.0,
-                "object": located.object,
-            }
+        let request = json!({
+            "uid": format!("scan-{done}"),
+            "kind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
+            "resource": {
+                "group": kind.group,
+                "version": kind.version,
+                "resource": format!("{}s", kind.kind.to_ascii_lowercase()),
+            },
+            "operation": "CREATE",
+            "userInfo": {"username": "dsp-scan"},
+            "name": key.2,
+            "namespace": key.0,
+            "object": located.object,
         });
-        let payload = serde_json::to_vec(&payload).unwrap();
+        let payload = testkit::validate_payload(&request, settings)?;
         let answer = instance.call("report", &payload).map_err(|error| {
             format!(
                 "{} document {}: {} {:?}: the module failed: {error}",

@@ -146,6 +146,106 @@ pub fn admission_request(document: &Value) -> &Value {
     }
 }
 
+/// Every object's keys sorted, recursively: the order in which the engine hands objects to the
+/// module (policy-evaluator's `serde_json::Value` has no `preserve_order`), whatever order the
+/// request was written in. Built explicitly, so it holds whatever serde_json features the
+/// workspace unifies.
+pub fn engine_order(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key.clone(), engine_order(value)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(engine_order).collect()),
+        other => other.clone(),
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct GroupVersionKind {
+    group: String,
+    version: String,
+    kind: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct GroupVersionResource {
+    group: String,
+    version: String,
+    resource: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct UserInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    extra: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// policy-evaluator's AdmissionRequest (`admission_request.rs`): the required fields, the
+/// optional ones left out when absent or `null`, every other field dropped.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EngineAdmissionRequest {
+    uid: String,
+    kind: GroupVersionKind,
+    resource: GroupVersionResource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub_resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_kind: Option<GroupVersionKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_resource: Option<GroupVersionResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_sub_resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+    operation: String,
+    user_info: UserInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    object: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    old_object: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dry_run: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    options: Option<Value>,
+}
+
+/// The request as the engine rebuilds it, or kwctl's refusal when it cannot
+/// (`cannot build AdmissionRequest object from given input: missing field `kind``).
+pub fn engine_request(request: &Value) -> Result<Value, String> {
+    let request = EngineAdmissionRequest::deserialize(request).map_err(|error| {
+        format!("cannot build AdmissionRequest object from given input: {error}")
+    })?;
+    Ok(engine_order(
+        &serde_json::to_value(request).expect("a request serializes"),
+    ))
+}
+
+/// The `validate` payload exactly as policy-evaluator hands it to the module: the rebuilt
+/// request and the settings, every key sorted.
+pub fn validate_payload(request: &Value, settings: &Value) -> Result<Vec<u8>, String> {
+    let payload = serde_json::json!({
+        "request": engine_request(request)?,
+        "settings": engine_order(settings),
+    });
+    Ok(serde_json::to_vec(&engine_order(&payload)).expect("a payload serializes"))
+}
+
 /// Settings as the policy receives them: `{}` when none are given.
 fn settings_or_empty(settings: &Option<Value>) -> Value {
     match settings {
@@ -157,10 +257,12 @@ fn settings_or_empty(settings: &Option<Value>) -> Value {
 /// The outcome of evaluating one request the way `kwctl run` does.
 #[derive(Debug, Clone)]
 pub enum Outcome {
+    /// The engine cannot build an AdmissionRequest from the input: no module runs (kwctl exits 1).
+    RequestRefused(String),
     /// `validate_settings` refused the settings (or failed).
     InvalidSettings(String),
-    /// The response the engine would send, and the guest's mutated object, if any.
-    Response(Box<AdmissionResponse>, Option<Value>),
+    /// The response the engine would send.
+    Response(Box<AdmissionResponse>),
 }
 
 /// Calls `validate_settings` as the engine does: a refusal or a guest error is `Err(message)`.
@@ -174,35 +276,29 @@ pub fn validate_settings(evaluator: &mut dyn Evaluator, settings: &Value) -> Res
     }
 }
 
-/// Validates `settings`, then evaluates `document` (AdmissionRequest or AdmissionReview).
+/// Evaluates `document` (AdmissionRequest or AdmissionReview) as kwctl does: builds the
+/// request, validates `settings`, then calls `validate`.
 pub fn evaluate(evaluator: &mut dyn Evaluator, document: &Value, settings: &Value) -> Outcome {
+    let request = admission_request(document);
+    let payload = match validate_payload(request, settings) {
+        Ok(payload) => payload,
+        Err(message) => return Outcome::RequestRefused(message),
+    };
     if let Err(message) = validate_settings(evaluator, settings) {
         return Outcome::InvalidSettings(message);
     }
-    let request = admission_request(document);
     let uid = request
         .get("uid")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let payload = serde_json::json!({ "request": request, "settings": settings });
-    let payload = serde_json::to_vec(&payload).expect("payload serializes");
     match evaluator.call("validate", &payload) {
-        Err(error) => Outcome::Response(
-            Box::new(AdmissionResponse::internal_error(uid, &error)),
-            None,
-        ),
+        Err(error) => Outcome::Response(Box::new(AdmissionResponse::internal_error(uid, &error))),
         Ok(bytes) => match serde_json::from_slice::<ValidationResponse>(&bytes) {
-            Ok(response) => Outcome::Response(
-                Box::new(admission_response(request, &response)),
-                response.mutated_object,
-            ),
-            Err(error) => Outcome::Response(
-                Box::new(AdmissionResponse::internal_error(
-                    uid,
-                    &format!("unreadable validate answer: {error}"),
-                )),
-                None,
-            ),
+            Ok(response) => Outcome::Response(Box::new(admission_response(request, &response))),
+            Err(error) => Outcome::Response(Box::new(AdmissionResponse::internal_error(
+                uid,
+                &format!("unreadable validate answer: {error}"),
+            ))),
         },
     }
 }
@@ -227,6 +323,10 @@ pub struct Expect {
     /// `false`: `validate_settings` must refuse the settings.
     #[serde(default)]
     pub settings_valid: Option<bool>,
+    /// The engine must refuse to build the request, with a message containing this (kwctl
+    /// exits 1 before any module runs).
+    #[serde(default)]
+    pub request_refused: Option<String>,
     /// Substrings of the settings error.
     #[serde(default)]
     pub settings_message_contains: Vec<String>,
@@ -299,10 +399,16 @@ pub fn run_fixture(evaluator: &mut dyn Evaluator, fixture: &Fixture) -> Result<(
         Some(_) => evaluate(evaluator, &document, &settings),
         None => match validate_settings(evaluator, &settings) {
             Err(message) => Outcome::InvalidSettings(message),
-            Ok(()) => Outcome::Response(Box::default(), None),
+            Ok(()) => Outcome::Response(Box::default()),
         },
     };
-    let (response, mutated) = match outcome {
+    let response = match outcome {
+        Outcome::RequestRefused(message) => {
+            return match &expect.request_refused {
+                Some(wanted) => contains_all("request refusal", &message, &[wanted.clone()]),
+                None => Err(format!("the engine refused the request: {message}")),
+            };
+        }
         Outcome::InvalidSettings(message) => {
             if expect.settings_valid != Some(false) {
                 return Err(format!("settings were refused: {message}"));
@@ -313,10 +419,13 @@ pub fn run_fixture(evaluator: &mut dyn Evaluator, fixture: &Fixture) -> Result<(
                 &expect.settings_message_contains,
             );
         }
-        Outcome::Response(response, mutated) => (response, mutated),
+        Outcome::Response(response) => response,
     };
     if expect.settings_valid == Some(false) {
         return Err("settings were accepted, expected them refused".into());
+    }
+    if expect.request_refused.is_some() {
+        return Err("the engine built the request, expected it refused".into());
     }
     let Some(_) = fixture.request else {
         return Ok(());
@@ -390,14 +499,6 @@ pub fn run_fixture(evaluator: &mut dyn Evaluator, fixture: &Fixture) -> Result<(
                     return fail(format!(
                         "patched object differs\nexpected: {}\nactual:   {}",
                         expected, object
-                    ));
-                }
-                // The guest edits the object in place: its key order is the original's.
-                let guest = mutated.map(|m| m.to_string()).unwrap_or_default();
-                let expected_text = expected.to_string();
-                if guest != expected_text {
-                    return fail(format!(
-                        "mutated object's key order differs\nexpected: {expected}\nactual:   {guest}"
                     ));
                 }
             }

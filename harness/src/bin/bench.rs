@@ -381,18 +381,17 @@ fn payload_of_size(kind: &str, target: usize, exposed: bool) -> Vec<u8> {
                 "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "app"}}, "template": {"metadata": {"labels": {"app": "app"}}, "spec": spec}}}),
             ),
         };
-        let payload = json!({
-            "settings": {},
-            "request": {
-                "uid": "bench",
-                "kind": {"group": group, "version": "v1", "kind": kind},
-                "operation": "CREATE",
-                "namespace": "default",
-                "userInfo": {"username": "bench"},
-                "object": object,
-            }
+        let request = json!({
+            "uid": "bench",
+            "kind": {"group": group, "version": "v1", "kind": kind},
+            "resource": {"group": group, "version": "v1", "resource": format!("{}s", kind.to_ascii_lowercase())},
+            "operation": "CREATE",
+            "namespace": "default",
+            "userInfo": {"username": "bench"},
+            "object": object,
         });
-        serde_json::to_vec(&payload).unwrap()
+        // In the engine's order: every key sorted, `containers` before `volumes`.
+        testkit::validate_payload(&request, &json!({})).expect("a complete request")
     };
     let (mut low, mut high) = (1usize, 1usize);
     while build(high).len() < target {

@@ -126,10 +126,11 @@ fn run(args: &[String]) -> Result<(), String> {
     let module = Module::load(module.trim_start_matches("file://").as_ref())?;
     let mut instance = module.instance()?;
     match testkit::evaluate(&mut instance, &document, &settings) {
+        Outcome::RequestRefused(message) => Err(message),
         Outcome::InvalidSettings(message) => {
             Err(format!("Provided settings are not valid: {message}"))
         }
-        Outcome::Response(response, _) => {
+        Outcome::Response(response) => {
             println!(
                 "{}",
                 serde_json::to_string(&response).expect("response serializes")
