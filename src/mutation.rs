@@ -154,11 +154,11 @@ pub fn apply(object: &mut Value, at: PodSpecAt, removals: &[Removal]) -> Result<
         match removal {
             Removal::Volume { volume, .. } => {
                 if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
-                    volumes.retain(|v| name_of(v) != Some(volume));
+                    volumes.retain(|v| name_of(v) != *volume);
                 }
                 for kind in ContainerKind::ALL {
                     for container in containers_mut(spec, kind.list_key()) {
-                        retain_mounts(container, |mount| name_of(mount) != Some(volume));
+                        retain_mounts(container, |mount| name_of(mount) != *volume);
                     }
                 }
             }
@@ -175,11 +175,11 @@ pub fn apply(object: &mut Value, at: PodSpecAt, removals: &[Removal]) -> Result<
                 };
                 for target in containers {
                     for container in containers_mut(spec, target.kind.list_key()) {
-                        if name_of(container) != Some(target.name) {
+                        if name_of(container) != target.name {
                             continue;
                         }
                         retain_mounts(container, |mount| {
-                            !(name_of(mount) == Some(volume)
+                            !(name_of(mount) == *volume
                                 && mount.get(key).and_then(Value::as_str) == Some(value))
                         });
                     }
@@ -190,8 +190,13 @@ pub fn apply(object: &mut Value, at: PodSpecAt, removals: &[Removal]) -> Result<
     Ok(())
 }
 
-fn name_of(value: &Value) -> Option<&str> {
-    value.get("name").and_then(Value::as_str)
+/// The `name` of a volume, mount or container; absent is empty, as the typed reader of the
+/// request reads it, so that what was judged is what is removed.
+fn name_of(value: &Value) -> &str {
+    value
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn containers_mut<'v>(
