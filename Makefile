@@ -2,7 +2,10 @@
 SOURCE_FILES := $(shell find src -type f -name '*.rs')
 WASM_TARGET := wasm32-wasip1
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
-KWCTL ?= kwctl
+# The real kwctl: $KWCTL, else on the PATH, else from ../shared/engine (empty when none).
+ifeq ($(origin KWCTL),undefined)
+KWCTL := $(shell e2e-tests/engine.sh kwctl)
+endif
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 OCI_REPOSITORY ?= ghcr.io/docker-socket-policy/policies/docker-socket-policy
 DSP := $(TARGET_DIR)/debug/dsp
@@ -16,11 +19,13 @@ policy.wasm: $(SOURCE_FILES) Cargo.toml Cargo.lock
 	@echo "policy.wasm: $$(wc -c < policy.wasm) bytes"
 
 annotated-policy.wasm: policy.wasm metadata.yml README.md
-	$(KWCTL) annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+	@[ -n "$(KWCTL)" ] || { echo "no kwctl: set KWCTL or put kwctl on the PATH" >&2; exit 1; }
+	REAL_KWCTL="$(KWCTL)" e2e-tests/kwctl-offline annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
+# dsp, the benchmark and engine_check (the policy-server end-to-end driver).
 .PHONY: dsp
 dsp:
-	cargo build -p harness --bin dsp
+	cargo build -p harness --bins
 
 .PHONY: fmt
 fmt:
@@ -33,13 +38,37 @@ lint:
 
 # Unit tests, the fixture corpus natively and through the Wasm module in wasmtime.
 .PHONY: test
-test: fmt lint policy.wasm
+test: fmt lint policy.wasm floor.wasm
 	cargo test --workspace
 
-# The bats suite; KWCTL=kwctl POLICY_MODULE=annotated-policy.wasm runs it on a real kwctl.
+# The bats suite through `dsp run`, then through the real kwctl on the annotated module, as
+# Kubewarden's own policies run it, and the two compared fixture by fixture. Without a kwctl the
+# real-engine part says it was skipped.
 .PHONY: e2e-tests
 e2e-tests: policy.wasm dsp
-	bats e2e-tests/
+	bats e2e-tests/policy.bats e2e-tests/scan.bats
+	@if [ -n "$(KWCTL)" ]; then \
+	  $(MAKE) --no-print-directory annotated-policy.wasm KWCTL="$(KWCTL)" && \
+	  REAL_KWCTL="$(KWCTL)" KWCTL="$(CURDIR)/e2e-tests/kwctl-offline" \
+	    POLICY_MODULE="$(CURDIR)/annotated-policy.wasm" bats e2e-tests/policy.bats e2e-tests/engines.bats && \
+	  REAL_KWCTL="$(KWCTL)" bats e2e-tests/policy-server.bats e2e-tests/oci.bats; \
+	else \
+	  echo "SKIPPED: the real-engine suite (no kwctl: set KWCTL, put kwctl on the PATH, or unpack ../shared/engine)"; \
+	  bats e2e-tests/engines.bats e2e-tests/policy-server.bats e2e-tests/oci.bats; \
+	fi
+
+# Coverage-guided fuzzing (libFuzzer) of path normalization, validate and mutation, seeded
+# from the fixtures; FUZZ_SECONDS per target. Needs nightly; not part of CI.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := host_path validate mutation
+.PHONY: fuzz
+fuzz:
+	rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	fuzz/seed-corpus.sh
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+	  cargo +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 || exit 1; \
+	done
 
 floor.wasm: floor/src/lib.rs floor/Cargo.toml
 	cargo build --target=$(WASM_TARGET) --release -p floor
@@ -59,9 +88,11 @@ run: policy.wasm dsp
 kwctl-run: annotated-policy.wasm
 	$(KWCTL) run --request-path $(REQUEST) $(if $(SETTINGS),--settings-path $(SETTINGS)) annotated-policy.wasm
 
+# Any registry: make push OCI_REPOSITORY=registry.example.com/policies/docker-socket-policy
+# (KWCTL_FLAGS="--sources-path sources.yml" for an insecure one).
 .PHONY: push
 push: annotated-policy.wasm
-	$(KWCTL) push annotated-policy.wasm $(OCI_REPOSITORY):v$(VERSION)
+	$(KWCTL) push $(KWCTL_FLAGS) annotated-policy.wasm registry://$(OCI_REPOSITORY):v$(VERSION)
 
 artifacthub-pkg.yml: metadata.yml Cargo.toml
 	$(KWCTL) scaffold artifacthub --metadata-path metadata.yml --version $(VERSION) --output artifacthub-pkg.yml

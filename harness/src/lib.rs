@@ -3,6 +3,7 @@
 //! (`build_pre` then `rehydrate`), and a host callback that answers the guest's logging and
 //! refuses every other host capability.
 
+pub mod policy_server;
 pub mod scan;
 
 use std::path::Path;
