@@ -130,23 +130,25 @@ pub fn judge<'a>(volumes: Vec<VolumeExposure<'a>>, settings: &Settings) -> Judge
     judged
 }
 
-/// Every exposure of `object` as a `target`.
+/// Every exposure of `object` as a `target`; `Err` locates, in the payload `raw`, a container
+/// list that could not be read.
 pub fn scan<'a>(
     object: &'a KubeObject<'_>,
     target: Target,
     catalog: &SocketCatalog,
-) -> Vec<VolumeExposure<'a>> {
+    raw: &[u8],
+) -> Result<Vec<VolumeExposure<'a>>, String> {
     match target {
-        Target::PodSpec(at) => at
-            .select(object)
-            .map(|spec| scan_pod_spec(spec, catalog))
-            .unwrap_or_default(),
+        Target::PodSpec(at) => match at.select(object) {
+            Some(spec) => scan_pod_spec(spec, catalog).map_err(|error| error.locate(raw)),
+            None => Ok(Vec::new()),
+        },
         // The kubelet bind-mounts a `local` PersistentVolume exactly as a hostPath one.
         Target::PersistentVolume => {
             let Some(spec) = &object.spec else {
-                return Vec::new();
+                return Ok(Vec::new());
             };
-            [("hostPath", &spec.host_path), ("local", &spec.local)]
+            Ok([("hostPath", &spec.host_path), ("local", &spec.local)]
                 .into_iter()
                 .filter_map(|(field, source)| {
                     let source = source.as_ref()?;
@@ -163,7 +165,7 @@ pub fn scan<'a>(
                         mounted_by: Vec::new(),
                     })
                 })
-                .collect()
+                .collect())
         }
     }
 }
@@ -199,7 +201,11 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
         return accept(Vec::new());
     }
     let catalog = settings.catalog();
-    let judged = judge(scan(object, target, &catalog), settings);
+    let unreadable = |message| reject(format!("cannot read the request: {message}"), Vec::new());
+    let judged = match scan(object, target, &catalog, raw) {
+        Ok(exposures) => judge(exposures, settings),
+        Err(message) => return unreadable(message),
+    };
     if judged.violations.is_empty() && judged.warned.is_empty() {
         return accept(Vec::new());
     }
@@ -219,7 +225,10 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
         _ => Identity::WithoutImage,
     };
     let old = match (update, &request.old_object) {
-        (true, Some(old)) => judge(scan(old, target, &catalog), settings).keys(identity),
+        (true, Some(old)) => match scan(old, target, &catalog, raw) {
+            Ok(exposures) => judge(exposures, settings).keys(identity),
+            Err(message) => return unreadable(message),
+        },
         _ => BTreeSet::new(),
     };
     let (mut new, existing) = split_new(judged.violations, &old, identity);
@@ -428,7 +437,8 @@ pub fn report(raw: &[u8]) -> Report {
         && let Some(object) = &request.object
     {
         let catalog = settings.catalog();
-        let judged = judge(scan(object, target, &catalog), &settings);
+        let exposures = scan(object, target, &catalog, raw).unwrap_or_default();
+        let judged = judge(exposures, &settings);
         let rows = |severity, volumes: &[VolumeExposure]| {
             volumes
                 .iter()

@@ -2,7 +2,7 @@
 //! which mounts (with or without subPath) and in which containers.
 
 use crate::host_path::HostPath;
-use crate::request::{Container, Spec, Str, VolumeMount};
+use crate::request::{Container, ContainerError, Spec, Str, VolumeMount};
 use crate::sockets::{Exposure, SocketCatalog};
 use std::collections::HashMap;
 
@@ -83,7 +83,10 @@ impl VolumeExposure<'_> {
 /// Objects the API server would refuse (a scanned manifest, a request changed by another
 /// mutating webhook) are judged by their worst reading: a mount reaches every volume of its
 /// name, and a mount with both `subPath` and `subPathExpr` is judged by both.
-pub fn scan_pod_spec<'a>(spec: &'a Spec<'_>, catalog: &SocketCatalog) -> Vec<VolumeExposure<'a>> {
+pub fn scan_pod_spec<'a, 's>(
+    spec: &'a Spec<'s>,
+    catalog: &SocketCatalog,
+) -> Result<Vec<VolumeExposure<'a>>, &'a ContainerError<'s>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
     let mut bases: Vec<(HostPath<'a>, Option<Exposure>)> = Vec::new();
     let mut by_name: HashMap<&'a str, Vec<usize>> = HashMap::new();
@@ -104,7 +107,7 @@ pub fn scan_pod_spec<'a>(spec: &'a Spec<'_>, catalog: &SocketCatalog) -> Vec<Vol
         bases.push(catalog.classify_worst(HostPath::readings(&host_path.path)));
     }
     if exposures.is_empty() {
-        return exposures;
+        return Ok(exposures);
     }
     // The volume itself exposes what its path exposes, whether or not a container mounts it.
     for (volume, (path, exposure)) in exposures.iter_mut().zip(&bases) {
@@ -117,7 +120,7 @@ pub fn scan_pod_spec<'a>(spec: &'a Spec<'_>, catalog: &SocketCatalog) -> Vec<Vol
             });
         }
     }
-    for (container, kind) in containers(spec) {
+    for (container, kind) in containers(spec)? {
         let me = ContainerRef {
             name: &container.name,
             kind,
@@ -168,7 +171,7 @@ pub fn scan_pod_spec<'a>(spec: &'a Spec<'_>, catalog: &SocketCatalog) -> Vec<Vol
         }
     }
     exposures.retain(|volume| !volume.findings.is_empty());
-    exposures
+    Ok(exposures)
 }
 
 /// How a mount reaches into its volume: as a whole, or through its `subPath` and its
@@ -202,19 +205,12 @@ fn non_empty<'b>(value: &'b Option<Str<'_>>) -> Option<&'b str> {
 /// Every container of the spec with its kind, in spec order.
 pub fn containers<'b, 'x>(
     spec: &'b Spec<'x>,
-) -> impl Iterator<Item = (&'b Container<'x>, ContainerKind)> {
-    fn of<'b, 'x>(
-        list: &'b Option<Vec<Container<'x>>>,
-        kind: ContainerKind,
-    ) -> impl Iterator<Item = (&'b Container<'x>, ContainerKind)> {
-        list.as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(move |c| (c, kind))
-    }
-    of(&spec.containers, ContainerKind::Container)
-        .chain(of(&spec.init_containers, ContainerKind::Init))
-        .chain(of(&spec.ephemeral_containers, ContainerKind::Ephemeral))
+) -> Result<impl Iterator<Item = (&'b Container<'x>, ContainerKind)>, &'b ContainerError<'x>> {
+    let lists = spec.container_lists()?;
+    Ok(lists
+        .iter()
+        .zip(ContainerKind::ALL)
+        .flat_map(|(list, kind)| list.iter().map(move |c| (c, kind))))
 }
 
 #[cfg(test)]
@@ -229,6 +225,7 @@ mod tests {
         let spec: Spec = serde_json::from_str(spec).unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
         scan_pod_spec(&spec, &catalog)
+            .unwrap()
             .into_iter()
             .map(|v| {
                 let findings = v
@@ -314,7 +311,7 @@ mod tests {
         )
         .unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
-        let found = scan_pod_spec(&spec, &catalog);
+        let found = scan_pod_spec(&spec, &catalog).unwrap();
         let expr = &found[0].findings[1];
         assert_eq!(expr.reach, Reach::SubPathExpr("$(POD)"));
         assert!(expr.exposure.is_socket());

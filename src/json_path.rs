@@ -8,13 +8,28 @@
 
 /// A serde_json error as `path: message` (the path is omitted at the top level).
 pub fn describe(raw: &[u8], error: &serde_json::Error) -> String {
+    located(raw, offset(raw, error.line(), error.column()), error)
+}
+
+/// The same, for an error in `part`, a slice of `raw` that was parsed on its own: the path is
+/// the one in the whole of `raw`.
+pub fn describe_within(raw: &[u8], part: &str, error: &serde_json::Error) -> String {
+    let start = (part.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
+    if start > raw.len() {
+        return describe(part.as_bytes(), error);
+    }
+    let within = offset(part.as_bytes(), error.line(), error.column());
+    located(raw, start + within, error)
+}
+
+fn located(raw: &[u8], at: usize, error: &serde_json::Error) -> String {
     let message = error.to_string();
     // A wrong value is located by its path; a syntax error keeps its line and column.
     let message = match message.rfind(" at line ") {
         Some(at) if error.is_data() => &message[..at],
         _ => message.as_str(),
     };
-    let path = path_at(raw, error.line(), error.column());
+    let path = path_at(raw, at);
     if path.is_empty() {
         message.to_string()
     } else {
@@ -29,9 +44,9 @@ enum Frame<'a> {
     Array { index: usize },
 }
 
-/// The path of the value being read at `line`:`column` (1-based, as serde_json counts).
-pub fn path_at(raw: &[u8], line: usize, column: usize) -> String {
-    let end = offset(raw, line, column).min(raw.len());
+/// The path of the value being read at byte offset `end`.
+fn path_at(raw: &[u8], end: usize) -> String {
+    let end = end.min(raw.len());
     let mut stack: Vec<Frame> = Vec::new();
     let mut i = 0;
     while i < end {
@@ -82,7 +97,7 @@ pub fn path_at(raw: &[u8], line: usize, column: usize) -> String {
     path
 }
 
-/// The byte offset of `line`:`column`.
+/// The byte offset of `line`:`column` (1-based, as serde_json counts).
 fn offset(raw: &[u8], line: usize, column: usize) -> usize {
     let line_start = raw
         .split_inclusive(|&b| b == b'\n')

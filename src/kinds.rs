@@ -142,7 +142,7 @@ mod tests {
         )
         .unwrap();
         let spec = PodSpecAt::JobTemplate.select(&object).unwrap();
-        assert_eq!(spec.containers.as_ref().unwrap()[0].name, "c");
+        assert_eq!(spec.container_lists().unwrap()[0][0].name, "c");
         assert!(PodSpecAt::SpecTemplate.select(&object).is_none());
     }
 }

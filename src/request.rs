@@ -11,7 +11,9 @@ use crate::json_path;
 use crate::settings::Settings;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// A string of the request: borrowed unless it had escapes to decode.
 pub type Str<'a> = Cow<'a, str>;
@@ -136,115 +138,68 @@ pub struct OwnerReference<'a> {
 }
 
 /// The union of a PodSpec, a workload spec, a CronJob spec and a PersistentVolume spec.
-#[derive(Debug, Default)]
+///
+/// The container lists are kept as the raw JSON they were written as (checked as JSON and
+/// skipped, like `IgnoredAny`, in the single pass over the request) and read only when a
+/// hostPath volume makes them matter: the engine hands objects over with their keys sorted, so
+/// `containers` arrives before `volumes`, and almost every Pod has no hostPath volume at all.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Spec<'a> {
+    #[serde(default, borrow)]
     pub volumes: Option<Vec<Volume<'a>>>,
-    pub containers: Option<Vec<Container<'a>>>,
-    pub init_containers: Option<Vec<Container<'a>>>,
-    pub ephemeral_containers: Option<Vec<Container<'a>>>,
+    #[serde(default, borrow)]
+    containers: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    init_containers: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    ephemeral_containers: Option<&'a RawValue>,
+    #[serde(default, borrow)]
     pub template: Option<Box<PodTemplateSpec<'a>>>,
+    #[serde(default, borrow)]
     pub job_template: Option<Box<JobTemplateSpec<'a>>>,
+    #[serde(default, borrow)]
     pub host_path: Option<HostPathSource<'a>>,
     /// A PersistentVolume's `local` source.
+    #[serde(default, borrow)]
     pub local: Option<HostPathSource<'a>>,
+    #[serde(skip)]
+    read: OnceCell<Result<[Vec<Container<'a>>; 3], ContainerError<'a>>>,
 }
 
-/// Read by hand for one shortcut: the API server writes a PodSpec with `volumes` first, and
-/// when none of them is a hostPath volume no container can expose anything, so the container
-/// lists are skipped without being built. That is the path of almost every Pod.
-impl<'de: 'a, 'a> Deserialize<'de> for Spec<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(SpecVisitor(std::marker::PhantomData))
+/// A container list that is not what a PodSpec holds: the raw list and the parse error, which
+/// [`ContainerError::locate`] turns into a message that names the field.
+#[derive(Debug)]
+pub struct ContainerError<'a> {
+    list: &'a RawValue,
+    error: serde_json::Error,
+}
+
+impl ContainerError<'_> {
+    /// The message, located in `payload` (the bytes the request was read from).
+    pub fn locate(&self, payload: &[u8]) -> String {
+        json_path::describe_within(payload, self.list.get(), &self.error)
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum SpecField {
-    Volumes,
-    Containers,
-    InitContainers,
-    EphemeralContainers,
-    Template,
-    JobTemplate,
-    HostPath,
-    Local,
-    #[serde(other)]
-    Other,
-}
-
-struct SpecVisitor<'a>(std::marker::PhantomData<Spec<'a>>);
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for SpecVisitor<'a> {
-    type Value = Spec<'a>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("struct Spec")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Spec<'a>, A::Error> {
-        fn once<'de, T: Deserialize<'de>, A: serde::de::MapAccess<'de>>(
-            map: &mut A,
-            slot: &mut Option<T>,
-            name: &'static str,
-        ) -> Result<(), A::Error> {
-            if slot.is_some() {
-                return Err(serde::de::Error::duplicate_field(name));
-            }
-            *slot = map.next_value()?;
-            Ok(())
-        }
-        let mut spec = Spec::default();
-        let mut volumes_seen = false;
-        while let Some(field) = map.next_key::<SpecField>()? {
-            let (containers, name) = match field {
-                SpecField::Containers => (&mut spec.containers, "containers"),
-                SpecField::InitContainers => (&mut spec.init_containers, "initContainers"),
-                SpecField::EphemeralContainers => {
-                    (&mut spec.ephemeral_containers, "ephemeralContainers")
-                }
-                SpecField::Volumes if volumes_seen => {
-                    return Err(serde::de::Error::duplicate_field("volumes"));
-                }
-                SpecField::Volumes => {
-                    volumes_seen = true;
-                    once(&mut map, &mut spec.volumes, "volumes")?;
-                    continue;
-                }
-                SpecField::Template => {
-                    once(&mut map, &mut spec.template, "template")?;
-                    continue;
-                }
-                SpecField::JobTemplate => {
-                    once(&mut map, &mut spec.job_template, "jobTemplate")?;
-                    continue;
-                }
-                SpecField::HostPath => {
-                    once(&mut map, &mut spec.host_path, "hostPath")?;
-                    continue;
-                }
-                SpecField::Local => {
-                    once(&mut map, &mut spec.local, "local")?;
-                    continue;
-                }
-                SpecField::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            let no_host_path = volumes_seen
-                && !spec
-                    .volumes
-                    .iter()
-                    .flatten()
-                    .any(|volume| volume.host_path.is_some());
-            if no_host_path {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                once(&mut map, containers, name)?;
-            }
-        }
-        Ok(spec)
+impl<'a> Spec<'a> {
+    /// The containers, init containers and ephemeral containers, read on first use.
+    pub fn container_lists(&self) -> Result<&[Vec<Container<'a>>; 3], &ContainerError<'a>> {
+        self.read
+            .get_or_init(|| {
+                let read = |list: Option<&'a RawValue>| match list {
+                    None => Ok(Vec::new()),
+                    Some(list) => Option::<Vec<Container<'a>>>::deserialize(list)
+                        .map(Option::unwrap_or_default)
+                        .map_err(|error| ContainerError { list, error }),
+                };
+                Ok([
+                    read(self.containers)?,
+                    read(self.init_containers)?,
+                    read(self.ephemeral_containers)?,
+                ])
+            })
+            .as_ref()
     }
 }
 
@@ -314,33 +269,48 @@ mod tests {
         let object = payload.request.object.unwrap();
         let spec = object.spec.unwrap();
         assert_eq!(
-            spec.volumes.unwrap()[0].host_path.as_ref().unwrap().path,
+            spec.volumes.as_ref().unwrap()[0]
+                .host_path
+                .as_ref()
+                .unwrap()
+                .path,
             "/x"
         );
         assert_eq!(
-            spec.containers.unwrap()[0].volume_mounts.as_ref().unwrap()[0].name,
+            spec.container_lists().unwrap()[0][0]
+                .volume_mounts
+                .as_ref()
+                .unwrap()[0]
+                .name,
             "v"
         );
+        assert_eq!(spec.volumes.unwrap()[0].name, "v");
         assert_eq!(payload.settings.unwrap(), Settings::default());
     }
 
     #[test]
-    fn containers_are_skipped_after_volumes_without_host_path() {
-        let spec: Spec = serde_json::from_str(
-            r#"{"volumes":[{"name":"c","configMap":{}}],"containers":[{"name":"a","volumeMounts":[{"name":"c"}]}]}"#,
-        )
-        .unwrap();
-        assert!(spec.containers.is_none());
-        let spec: Spec = serde_json::from_str(
-            r#"{"volumes":[{"name":"h","hostPath":{"path":"/x"}}],"containers":[{"name":"a"}],"initContainers":[{"name":"i"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(spec.containers.unwrap()[0].name, "a");
-        assert_eq!(spec.init_containers.unwrap()[0].name, "i");
-        // Containers first: read, since the volumes are not known yet.
-        let spec: Spec =
-            serde_json::from_str(r#"{"containers":[{"name":"a"}],"volumes":[]}"#).unwrap();
-        assert_eq!(spec.containers.unwrap()[0].name, "a");
+    fn containers_are_read_on_demand_whatever_the_key_order() {
+        for text in [
+            r#"{"containers":[{"name":"a"}],"initContainers":[{"name":"i"}],"volumes":[]}"#,
+            r#"{"volumes":[],"initContainers":[{"name":"i"}],"containers":[{"name":"a"}]}"#,
+        ] {
+            let spec: Spec = serde_json::from_str(text).unwrap();
+            let [containers, init, ephemeral] = spec.container_lists().unwrap();
+            assert_eq!(containers[0].name, "a");
+            assert_eq!(init[0].name, "i");
+            assert!(ephemeral.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_container_list_of_the_wrong_shape_is_located_when_read() {
+        let raw = br#"{"spec":{"containers":[{"name":"a","volumeMounts":{"x":1}}],"volumes":[]}}"#;
+        let object: KubeObject = serde_json::from_slice(raw).unwrap();
+        let error = object.spec.as_ref().unwrap().container_lists().unwrap_err();
+        assert_eq!(
+            error.locate(raw),
+            "spec.containers[0].volumeMounts: invalid type: map, expected a sequence"
+        );
     }
 
     #[test]

@@ -41,12 +41,48 @@ impl Module {
         let module = wasmtime::Module::new(&engine, bytes)
             .map_err(|e| format!("cannot compile the module: {e}"))?;
         let compile_time = started.elapsed();
+        Module::finish(engine, module, bytes.len(), compile_time)
+    }
+
+    /// Like [`Module::load`], with the compiled code cached on disk (under
+    /// `$XDG_CACHE_HOME` or `~/.cache`, keyed by the module's bytes and this wasmtime), as kwctl
+    /// caches it: a command run once per request should not compile the module every time.
+    pub fn load_cached(path: &Path) -> Result<Module, String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let engine = wasmtime::Engine::default();
+        let Some(cached) = cache_file(&engine, &bytes) else {
+            return Module::from_bytes(&bytes);
+        };
+        let started = Instant::now();
+        // SAFETY: the file is one this function wrote with `Module::serialize` for an engine
+        // of the same configuration (the key includes wasmtime's compatibility hash).
+        if let Ok(module) = unsafe { wasmtime::Module::deserialize_file(&engine, &cached) } {
+            return Module::finish(engine, module, bytes.len(), started.elapsed());
+        }
+        let module = Module::from_bytes(&bytes)?;
+        if let Ok(serialized) = module.module.serialize() {
+            let _ = std::fs::create_dir_all(cached.parent().expect("a cache directory"));
+            let partial = cached.with_extension(format!("{}.partial", std::process::id()));
+            if std::fs::write(&partial, serialized).is_ok() {
+                let _ = std::fs::rename(&partial, &cached);
+            }
+        }
+        Ok(module)
+    }
+
+    fn finish(
+        engine: wasmtime::Engine,
+        module: wasmtime::Module,
+        size: usize,
+        compile_time: Duration,
+    ) -> Result<Module, String> {
         let pre = Module::pre(&engine, &module, None)?;
         Ok(Module {
             engine,
             module,
             pre,
-            size: bytes.len(),
+            size,
             compile_time,
         })
     }
@@ -100,6 +136,21 @@ impl Module {
     pub fn instance(&self) -> Result<Instance, String> {
         instance_of(&self.pre)
     }
+}
+
+/// Where the compiled code of `bytes` is cached, if there is a cache directory.
+fn cache_file(engine: &wasmtime::Engine, bytes: &[u8]) -> Option<std::path::PathBuf> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    Some(
+        base.join("docker-socket-policy")
+            .join(format!("{:016x}.cwasm", hasher.finish())),
+    )
 }
 
 fn instance_of(pre: &WasmtimeEngineProviderPre) -> Result<Instance, String> {

@@ -123,7 +123,7 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     let document = read_document(request, "request file")?;
     let settings = settings(&args)?;
-    let module = Module::load(module.trim_start_matches("file://").as_ref())?;
+    let module = Module::load_cached(module.trim_start_matches("file://").as_ref())?;
     let mut instance = module.instance()?;
     match testkit::evaluate(&mut instance, &document, &settings) {
         Outcome::RequestRefused(message) => Err(message),
@@ -198,7 +198,7 @@ fn scan_command(args: &[String]) -> Result<ExitCode, String> {
         .clone()
         .or_else(|| std::env::var_os("DSP_MODULE").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("policy.wasm"));
-    let module = Module::load(&module_path)?;
+    let module = Module::load_cached(&module_path)?;
     let terminal = std::io::stderr().is_terminal();
     let progress = |done: usize, total: usize| {
         if terminal && total >= 1000 && (done.is_multiple_of(250) || done == total) {
