@@ -405,7 +405,9 @@ pub fn run_fixture(evaluator: &mut dyn Evaluator, fixture: &Fixture) -> Result<(
     let response = match outcome {
         Outcome::RequestRefused(message) => {
             return match &expect.request_refused {
-                Some(wanted) => contains_all("request refusal", &message, &[wanted.clone()]),
+                Some(wanted) => {
+                    contains_all("request refusal", &message, std::slice::from_ref(wanted))
+                }
                 None => Err(format!("the engine refused the request: {message}")),
             };
         }

@@ -10,7 +10,7 @@
 use harness::policy_server::{PolicyEntry, PolicyServer, entries_from_resources, policy_id};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 struct Policy {
@@ -191,7 +191,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(binary: &PathBuf, module: &str, sources: Option<PathBuf>) -> Result<(), String> {
+fn check(binary: &Path, module: &str, sources: Option<PathBuf>) -> Result<(), String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let yaml = std::fs::read_to_string(root.join("policy.yaml")).map_err(|e| e.to_string())?;
     let policies = policies(&yaml, module)?;
