@@ -74,10 +74,21 @@ floor.wasm: floor/src/lib.rs floor/Cargo.toml
 	cargo build --target=$(WASM_TARGET) --release -p floor
 	cp $(TARGET_DIR)/$(WASM_TARGET)/release/floor.wasm floor.wasm
 
-# Policy vs floor, warm and fresh instances, native, sizes, memory; figures in bench-results.json.
+annotated-floor.wasm: floor.wasm floor/metadata.yml
+	@[ -n "$(KWCTL)" ] || { echo "no kwctl: set KWCTL or put kwctl on the PATH" >&2; exit 1; }
+	REAL_KWCTL="$(KWCTL)" e2e-tests/kwctl-offline annotate -m floor/metadata.yml -o annotated-floor.wasm floor.wasm
+
+ifeq ($(origin POLICY_SERVER),undefined)
+POLICY_SERVER := $(shell e2e-tests/engine.sh policy-server)
+endif
+
+# Policy vs floor, warm and fresh instances, native, sizes, memory, and (when the real engine
+# is found) through policy-server and kwctl bench; figures in bench-results.json.
 .PHONY: bench
-bench: policy.wasm floor.wasm
-	cargo run -p harness --bin bench -- --policy policy.wasm --floor floor.wasm --json bench-results.json
+bench: policy.wasm floor.wasm $(if $(KWCTL),annotated-policy.wasm annotated-floor.wasm)
+	cargo run -p harness --bin bench -- --policy policy.wasm --floor floor.wasm --json bench-results.json \
+	  $(if $(KWCTL),--kwctl $(KWCTL) --annotated-policy annotated-policy.wasm --annotated-floor annotated-floor.wasm) \
+	  $(if $(POLICY_SERVER),--policy-server $(POLICY_SERVER))
 
 # Evaluate one request, as `kwctl run` does: make run REQUEST=e2e-tests/requests/x.json
 .PHONY: run
@@ -100,4 +111,4 @@ artifacthub-pkg.yml: metadata.yml Cargo.toml
 .PHONY: clean
 clean:
 	cargo clean
-	rm -f policy.wasm annotated-policy.wasm floor.wasm bench-results.json
+	rm -f policy.wasm annotated-policy.wasm floor.wasm annotated-floor.wasm bench-results.json

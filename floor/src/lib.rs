@@ -8,6 +8,8 @@ use wapc_guest::prelude::*;
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);
     register_function("validate_settings", validate_settings);
+    // What kwctl annotate and policy-server ask a Kubewarden waPC policy.
+    register_function("protocol_version", |_: &[u8]| Ok(br#""v1""#.to_vec()));
     // The probe of the harness's tests: answers with the payload exactly as it arrived.
     register_function("probe", |payload: &[u8]| Ok(payload.to_vec()));
 }

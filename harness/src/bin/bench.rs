@@ -13,7 +13,7 @@
 
 use harness::Module;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Each measurement runs for about this long (at least `MIN_RUNS`, at most `MAX_RUNS` calls).
@@ -26,15 +26,21 @@ fn main() {
     let mut policy = PathBuf::from("policy.wasm");
     let mut floor = PathBuf::from("floor.wasm");
     let mut json_path = PathBuf::from("bench-results.json");
+    let mut engine = Engine::default();
     while let Some(arg) = args.next() {
         let mut value = || PathBuf::from(args.next().expect("flag needs a value"));
         match arg.as_str() {
             "--policy" => policy = value(),
             "--floor" => floor = value(),
             "--json" => json_path = value(),
-            other => {
-                panic!("unknown argument {other}; usage: bench [--policy P] [--floor F] [--json J]")
-            }
+            "--policy-server" => engine.policy_server = Some(value()),
+            "--kwctl" => engine.kwctl = Some(value()),
+            "--annotated-policy" => engine.annotated_policy = Some(value()),
+            "--annotated-floor" => engine.annotated_floor = Some(value()),
+            other => panic!(
+                "unknown argument {other}; usage: bench [--policy P] [--floor F] [--json J] \
+                 [--policy-server PATH --kwctl PATH --annotated-policy P --annotated-floor F]"
+            ),
         }
     }
     let policy = Module::load(&policy).unwrap_or_else(|e| panic!("{e}"));
@@ -171,7 +177,9 @@ fn main() {
     println!(
         "dsp scan of a kubectl List of {scan_objects} Pods: {scan_seconds:.2} s (parse, evaluate, fold)"
     );
+    let engine_rows = engine.run();
     let results = json!({
+        "engine": engine_rows,
         "scan": {"pods": scan_objects, "seconds": scan_seconds},
         "policy": {"bytes": policy.size, "compile_ms": ms(policy.compile_time), "memory_after_largest_bytes": policy_memory},
         "floor": {"bytes": floor.size, "compile_ms": ms(floor.compile_time), "memory_after_largest_bytes": floor_memory},
@@ -185,6 +193,226 @@ fn main() {
     .unwrap_or_else(|e| panic!("cannot write {}: {e}", json_path.display()));
     println!("figures written to {}", json_path.display());
 }
+
+/// The real engine, when `make bench` finds it: the same requests through policy-server
+/// (requests per second over HTTP, floor and policy alternating) and `kwctl bench`.
+#[derive(Default)]
+struct Engine {
+    policy_server: Option<PathBuf>,
+    kwctl: Option<PathBuf>,
+    annotated_policy: Option<PathBuf>,
+    annotated_floor: Option<PathBuf>,
+}
+
+impl Engine {
+    fn run(&self) -> Value {
+        let (Some(policy), Some(floor)) = (&self.annotated_policy, &self.annotated_floor) else {
+            println!(
+                "\nreal engine: skipped (no annotated modules; make bench finds kwctl and policy-server)"
+            );
+            return Value::Null;
+        };
+        let absolute = |p: &PathBuf| {
+            std::fs::canonicalize(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        };
+        let (policy, floor) = (absolute(policy), absolute(floor));
+        let mut out = serde_json::Map::new();
+        match &self.policy_server {
+            Some(binary) => {
+                out.insert(
+                    "policy_server".into(),
+                    through_policy_server(binary, &policy, &floor),
+                );
+            }
+            None => println!("\npolicy-server: skipped (not found)"),
+        }
+        match &self.kwctl {
+            Some(kwctl) => {
+                out.insert("kwctl_bench".into(), kwctl_bench(kwctl, &policy, &floor));
+            }
+            None => println!("\nkwctl bench: skipped (not found)"),
+        }
+        Value::Object(out)
+    }
+}
+
+/// An AdmissionReview around the request of a `validate` payload.
+fn review_of(payload: &[u8]) -> Vec<u8> {
+    let payload: Value = serde_json::from_slice(payload).unwrap();
+    serde_json::to_vec(&json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": payload["request"],
+    }))
+    .unwrap()
+}
+
+fn through_policy_server(binary: &Path, policy: &Path, floor: &Path) -> Value {
+    use harness::policy_server::{PolicyEntry, PolicyServer};
+    let entry = |id: &str, module: &Path| PolicyEntry {
+        id: id.to_string(),
+        module: format!("file://{}", module.display()),
+        settings: json!({}),
+        allowed_to_mutate: false,
+    };
+    let dir = std::env::temp_dir().join(format!("bench-policy-server-{}", std::process::id()));
+    let server = PolicyServer::start(
+        binary,
+        &[entry("policy", policy), entry("floor", floor)],
+        None,
+        &dir,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "\nthrough policy-server 1 connection each, HTTP keep-alive, {} ms per batch, policy and floor alternating",
+        HTTP_BATCH.as_millis()
+    );
+    println!(
+        "{:<22} {:>9} | {:>12} {:>12} {:>7}",
+        "request", "bytes", "policy req/s", "floor req/s", "ratio"
+    );
+    let mut rows = Vec::new();
+    for target in [2_000, 20_000, 200_000] {
+        for exposed in [false, true] {
+            let body = review_of(&payload_of_size("Pod", target, exposed));
+            let mut clients = [server.client().unwrap(), server.client().unwrap()];
+            let paths = ["/validate/policy", "/validate/floor"];
+            for (client, path) in clients.iter_mut().zip(paths) {
+                let (code, answer) = client.post(path, &body).unwrap();
+                assert_eq!(code, 200, "{path}: {}", String::from_utf8_lossy(&answer));
+            }
+            let mut rates = [Vec::new(), Vec::new()];
+            let mut ratios = Vec::new();
+            for _ in 0..HTTP_ROUNDS {
+                let mut pair = [0.0; 2];
+                for (i, (client, path)) in clients.iter_mut().zip(paths).enumerate() {
+                    let started = Instant::now();
+                    let mut count = 0;
+                    while started.elapsed() < HTTP_BATCH {
+                        client.post(path, &body).unwrap();
+                        count += 1;
+                    }
+                    pair[i] = count as f64 / started.elapsed().as_secs_f64();
+                    rates[i].push(pair[i]);
+                }
+                ratios.push(pair[0] / pair[1]);
+            }
+            let median = |mut v: Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let (policy_rps, floor_rps, ratio) = (
+                median(rates[0].clone()),
+                median(rates[1].clone()),
+                median(ratios),
+            );
+            let name = format!(
+                "pod-{}{}",
+                human(target),
+                if exposed { "-exposed" } else { "" }
+            );
+            println!(
+                "{name:<22} {:>9} | {policy_rps:>12.0} {floor_rps:>12.0} {ratio:>7.2}",
+                body.len()
+            );
+            rows.push(
+                json!({"request": name, "bytes": body.len(), "policy_rps": policy_rps,
+                             "floor_rps": floor_rps, "ratio": ratio}),
+            );
+        }
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Value::Array(rows)
+}
+
+/// `kwctl bench` of both annotated modules on the 2 KB and 20 KB Pods: its median `validate`.
+fn kwctl_bench(kwctl: &Path, policy: &Path, floor: &Path) -> Value {
+    let home = std::env::temp_dir().join(format!("bench-kwctl-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("trust.json"), "{}").unwrap();
+    println!("\nkwctl bench (median validate, µs; each run takes about 10 s)");
+    println!(
+        "{:<22} {:>9} | {:>10} {:>10} {:>7}",
+        "request", "bytes", "policy", "floor", "ratio"
+    );
+    let mut rows = Vec::new();
+    for target in [2_000, 20_000] {
+        for exposed in [false, true] {
+            let payload: Value =
+                serde_json::from_slice(&payload_of_size("Pod", target, exposed)).unwrap();
+            let request = home.join("request.json");
+            std::fs::write(&request, payload["request"].to_string()).unwrap();
+            let median = |module: &Path| -> f64 {
+                let output = std::process::Command::new(kwctl)
+                    .env("HOME", &home)
+                    .arg("bench")
+                    .arg("--sigstore-trust-config")
+                    .arg(home.join("trust.json"))
+                    .arg("--request-path")
+                    .arg(&request)
+                    .args(["--num-samples", "50", "--measurement-time", "1"])
+                    .arg(module)
+                    .output()
+                    .unwrap_or_else(|e| panic!("kwctl bench: {e}"));
+                let text = String::from_utf8_lossy(&output.stdout);
+                kwctl_median(&text)
+                    .unwrap_or_else(|| panic!("no validate median in kwctl bench output: {text}"))
+            };
+            let (p, f) = (median(policy), median(floor));
+            let name = format!(
+                "pod-{}{}",
+                human(target),
+                if exposed { "-exposed" } else { "" }
+            );
+            println!(
+                "{name:<22} {:>9} | {p:>10.1} {f:>10.1} {:>7.2}",
+                payload["request"].to_string().len(),
+                p / f
+            );
+            rows.push(json!({"request": name, "policy_us": p, "floor_us": f, "ratio": p / f}));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&home);
+    Value::Array(rows)
+}
+
+/// The median of kwctl bench's `validate` block (`med = 40.38µs`), in µs.
+fn kwctl_median(output: &str) -> Option<f64> {
+    let plain: String = {
+        // Drop ANSI colour sequences.
+        let mut out = String::new();
+        let mut chars = output.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let block = &plain[plain.rfind("validate [")?..];
+    let med = &block[block.find("med = ")? + 6..];
+    let end = med.find(',')?;
+    let value = med[..end].trim();
+    let (number, unit) = value.split_at(value.find(|c: char| c.is_alphabetic())?);
+    let number: f64 = number.trim().parse().ok()?;
+    Some(match unit {
+        "ns" => number / 1000.0,
+        "µs" | "us" => number,
+        "ms" => number * 1000.0,
+        "s" => number * 1_000_000.0,
+        _ => return None,
+    })
+}
+
+const HTTP_BATCH: Duration = Duration::from_millis(250);
+const HTTP_ROUNDS: usize = 7;
 
 /// `dsp scan` on a List of 10,000 Pods: 100 DaemonSets' pods (one in ten DaemonSets mounts the
 /// socket) and bare Pods, as `kubectl get pods -A -o json` prints them.
