@@ -4,7 +4,7 @@
 use crate::host_path::HostPath;
 use crate::request::{Container, ContainerError, Spec, Str, VolumeMount};
 use crate::sockets::{Exposure, SocketCatalog};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContainerKind {
@@ -89,7 +89,7 @@ pub fn scan_pod_spec<'a, 's>(
 ) -> Result<Vec<VolumeExposure<'a>>, &'a ContainerError<'s>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
     let mut bases: Vec<(HostPath<'a>, Option<Exposure>)> = Vec::new();
-    let mut by_name: HashMap<&'a str, Vec<usize>> = HashMap::new();
+    let mut by_name: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
     for volume in spec.volumes.as_deref().unwrap_or_default() {
         let Some(host_path) = &volume.host_path else {
             continue;
