@@ -90,12 +90,7 @@ fn main() {
                 let native = measure(|| {
                     std::hint::black_box(docker_socket_policy::evaluate(&payload));
                 });
-                let name = format!(
-                    "{}-{}{}",
-                    kind.to_lowercase(),
-                    human(target),
-                    if exposed { "-exposed" } else { "" }
-                );
+                let name = request_name(kind, target, exposed);
                 let per_kb = warm_policy.median / (payload.len() as f64 / 1024.0);
                 println!(
                     "{:<22} {:>9} {:>8} | {:>17} {:>17} {:>5.2} | {:>17} {:>17} {:>5.2} | {:>15} | {:>7.2}",
@@ -306,11 +301,7 @@ fn through_policy_server(binary: &Path, policy: &Path, floor: &Path) -> Value {
                 median(rates[1].clone()),
                 median(ratios),
             );
-            let name = format!(
-                "pod-{}{}",
-                human(target),
-                if exposed { "-exposed" } else { "" }
-            );
+            let name = request_name("Pod", target, exposed);
             println!(
                 "{name:<22} {:>9} | {policy_rps:>12.0} {floor_rps:>12.0} {ratio:>7.2}",
                 body.len()
@@ -360,11 +351,7 @@ fn kwctl_bench(kwctl: &Path, policy: &Path, floor: &Path) -> Value {
                     .unwrap_or_else(|| panic!("no validate median in kwctl bench output: {text}"))
             };
             let (p, f) = (median(policy), median(floor));
-            let name = format!(
-                "pod-{}{}",
-                human(target),
-                if exposed { "-exposed" } else { "" }
-            );
+            let name = request_name("Pod", target, exposed);
             println!(
                 "{name:<22} {:>9} | {p:>10.1} {f:>10.1} {:>7.2}",
                 payload["request"].to_string().len(),
@@ -409,6 +396,12 @@ fn kwctl_median(output: &str) -> Option<f64> {
         "s" => number * 1_000_000.0,
         _ => return None,
     })
+}
+
+/// `pod-20KB`, `deployment-2KB-exposed`: a row of the tables.
+fn request_name(kind: &str, target: usize, exposed: bool) -> String {
+    let exposed = if exposed { "-exposed" } else { "" };
+    format!("{}-{}{exposed}", kind.to_lowercase(), human(target))
 }
 
 const HTTP_BATCH: Duration = Duration::from_millis(250);

@@ -214,6 +214,15 @@ fn check(binary: &Path, module: &str, sources: Option<PathBuf>) -> Result<(), St
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // The agent DaemonSet of `image`, created in `namespace`.
+    let send = |namespace: &str, image: &str| {
+        let object = agent(namespace, image);
+        admit(
+            &server,
+            &policies,
+            &review(namespace, "DaemonSet", "apps", object),
+        )
+    };
     let mut failures = Vec::new();
     let mut case = |name: &str, ok: bool, detail: String| {
         println!(
@@ -230,16 +239,7 @@ fn check(binary: &Path, module: &str, sources: Option<PathBuf>) -> Result<(), St
         }
     };
 
-    let default = admit(
-        &server,
-        &policies,
-        &review(
-            "default",
-            "DaemonSet",
-            "apps",
-            agent("default", "gcr.io/datadoghq/agent:7"),
-        ),
-    )?;
+    let default = send("default", "gcr.io/datadoghq/agent:7")?;
     case(
         "default: the cluster policy rejects the socket, naming it",
         !default.allowed
@@ -250,42 +250,20 @@ fn check(binary: &Path, module: &str, sources: Option<PathBuf>) -> Result<(), St
         format!("{} {}", default.by, default.message),
     );
 
-    let allowed = admit(
-        &server,
-        &policies,
-        &review(
-            "monitoring",
-            "DaemonSet",
-            "apps",
-            agent("monitoring", "gcr.io/datadoghq/agent:7"),
-        ),
-    )?;
+    let allowed = send("monitoring", "gcr.io/datadoghq/agent:7")?;
     case(
         "monitoring: the allowed agent image keeps the socket",
         allowed.allowed && allowed.object == agent("monitoring", "gcr.io/datadoghq/agent:7"),
         format!("{} {}", allowed.by, allowed.message),
     );
-    let other = admit(
-        &server,
-        &policies,
-        &review(
-            "monitoring",
-            "DaemonSet",
-            "apps",
-            agent("monitoring", "busybox:1.36"),
-        ),
-    )?;
+    let other = send("monitoring", "busybox:1.36")?;
     case(
         "monitoring: any other image is still rejected, by the namespace's own policy",
         !other.allowed && other.by == "namespaced-monitoring-docker-socket-policy-monitoring",
         format!("{} {}", other.by, other.message),
     );
 
-    let mutated = admit(
-        &server,
-        &policies,
-        &review("ci", "DaemonSet", "apps", agent("ci", "docker:cli")),
-    )?;
+    let mutated = send("ci", "docker:cli")?;
     let mut expected = agent("ci", "docker:cli");
     let spec = &mut expected["spec"]["template"]["spec"];
     spec["volumes"].as_array_mut().unwrap().pop();
