@@ -14,29 +14,9 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
 pub fn validate(raw: &[u8]) -> ValidationResponse {
-    match read(raw) {
+    match Payload::parse(raw) {
         Ok((request, settings)) => decide(&request, &settings, raw),
-        Err(message) => reject(message, Vec::new()),
-    }
-}
-
-/// The request and its checked settings, or the message that says what could not be read.
-fn read(raw: &[u8]) -> Result<(AdmissionRequest<'_>, Settings), String> {
-    let payload = Payload::parse(raw).map_err(|error| read_error(&error))?;
-    let settings = payload.settings.unwrap_or_default();
-    settings
-        .check()
-        .map_err(|error| format!("invalid settings: {error}"))?;
-    Ok((payload.request, settings))
-}
-
-fn read_error(error: &str) -> String {
-    match error
-        .strip_prefix("settings.")
-        .or_else(|| error.strip_prefix("settings: "))
-    {
-        Some(rest) => format!("invalid settings: {rest}"),
-        None => format!("cannot read the request: {error}"),
+        Err(error) => reject(error.to_string(), Vec::new()),
     }
 }
 
@@ -417,11 +397,11 @@ pub struct Report {
 /// Evaluates a `validate` payload and lists the exposures the decision was made on, with the
 /// same scan and settings: a report can never disagree with the admission decision.
 pub fn report(raw: &[u8]) -> Report {
-    let (request, settings) = match read(raw) {
+    let (request, settings) = match Payload::parse(raw) {
         Ok(read) => read,
-        Err(message) => {
+        Err(error) => {
             return Report {
-                response: reject(message, Vec::new()),
+                response: reject(error.to_string(), Vec::new()),
                 findings: Vec::new(),
             };
         }

@@ -23,14 +23,39 @@ pub type Str<'a> = Cow<'a, str>;
 pub struct Payload<'a> {
     #[serde(borrow)]
     pub request: AdmissionRequest<'a>,
-    #[serde(default)]
-    pub settings: Option<Settings>,
+    /// Read apart, so that an error in them is told as a settings error.
+    #[serde(default, borrow)]
+    settings: Option<&'a RawValue>,
+}
+
+/// What could not be read from a `validate` payload, with the field it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    Request(String),
+    Settings(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Request(error) => write!(f, "cannot read the request: {error}"),
+            ReadError::Settings(error) => write!(f, "invalid settings: {error}"),
+        }
+    }
 }
 
 impl<'a> Payload<'a> {
-    /// Parses the payload in one pass; an error names the field it is about.
-    pub fn parse(raw: &'a [u8]) -> Result<Payload<'a>, String> {
-        serde_json::from_slice(raw).map_err(|e| json_path::describe(raw, &e))
+    /// Reads the request and the checked settings (the defaults when there are none).
+    pub fn parse(raw: &'a [u8]) -> Result<(AdmissionRequest<'a>, Settings), ReadError> {
+        let payload: Payload = serde_json::from_slice(raw)
+            .map_err(|e| ReadError::Request(json_path::describe(raw, &e)))?;
+        let settings = match payload.settings {
+            None => Settings::default(),
+            Some(settings) => {
+                Settings::from_json(settings.get().as_bytes()).map_err(ReadError::Settings)?
+            }
+        };
+        Ok((payload.request, settings))
     }
 }
 
@@ -258,7 +283,7 @@ mod tests {
 
     #[test]
     fn skips_fields_it_does_not_read() {
-        let payload = Payload::parse(
+        let (request, settings) = Payload::parse(
             br#"{"settings":{},"request":{"uid":"1","kind":{"group":"","version":"v1","kind":"Pod"},
             "operation":"CREATE","object":{"metadata":{"name":"p","labels":{"a":"b"}},
             "spec":{"futureField":{"x":[1,2]},"volumes":[{"name":"v","hostPath":{"path":"/x","type":"Socket"}}],
@@ -266,7 +291,7 @@ mod tests {
             "volumeMounts":[{"name":"v","mountPath":"/x","readOnly":true}]}]}}}}"#,
         )
         .unwrap();
-        let object = payload.request.object.unwrap();
+        let object = request.object.unwrap();
         let spec = object.spec.unwrap();
         assert_eq!(
             spec.volumes.as_ref().unwrap()[0]
@@ -285,7 +310,7 @@ mod tests {
             "v"
         );
         assert_eq!(spec.volumes.unwrap()[0].name, "v");
-        assert_eq!(payload.settings.unwrap(), Settings::default());
+        assert_eq!(settings, Settings::default());
     }
 
     #[test]
@@ -324,20 +349,11 @@ mod tests {
 
     #[test]
     fn null_lists_are_absent() {
-        let payload = Payload::parse(
+        let (request, _) = Payload::parse(
             br#"{"request":{"kind":{"kind":"Pod"},"object":{"spec":{"volumes":null,"containers":[{"name":"c","volumeMounts":null}]}}}}"#,
         )
         .unwrap();
-        assert!(
-            payload
-                .request
-                .object
-                .unwrap()
-                .spec
-                .unwrap()
-                .volumes
-                .is_none()
-        );
+        assert!(request.object.unwrap().spec.unwrap().volumes.is_none());
     }
 
     #[test]
@@ -345,17 +361,27 @@ mod tests {
         let error = Payload::parse(
             br#"{"request":{"kind":{"kind":"Pod"},"object":{"spec":{"volumes":"x"}}}}"#,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             error.starts_with(
-                "request.object.spec.volumes: invalid type: string \"x\", expected a sequence"
+                "cannot read the request: request.object.spec.volumes: invalid type: string \"x\", expected a sequence"
             ),
             "{error}"
         );
         let error = Payload::parse(br#"{"request":{"kind":{"kind":"Pod"}},"settings":{"mode":1}}"#)
             .unwrap_err();
-        assert!(error.starts_with("settings.mode: invalid type"), "{error}");
+        assert!(
+            matches!(&error, ReadError::Settings(e) if e.starts_with("mode: invalid type")),
+            "{error}"
+        );
+        let error =
+            Payload::parse(br#"{"request":{"kind":{"kind":"Pod"}},"settings":[]}"#).unwrap_err();
+        assert!(matches!(error, ReadError::Settings(_)), "{error}");
         let error = Payload::parse(b"{\"request\":").unwrap_err();
-        assert!(error.contains("EOF"), "{error}");
+        assert!(
+            matches!(&error, ReadError::Request(e) if e.contains("EOF")),
+            "{error}"
+        );
     }
 }
