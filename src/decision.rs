@@ -431,10 +431,7 @@ pub fn report(raw: &[u8]) -> Report {
                     },
                     host_path: match finding.reach {
                         Reach::Whole => volume.host_path.to_string(),
-                        Reach::SubPath(sub) => format!("{} (subPath {sub})", volume.host_path),
-                        Reach::SubPathExpr(expr) => {
-                            format!("{} (subPathExpr {expr})", volume.host_path)
-                        }
+                        other => format!("{} ({})", volume.host_path, message::reach(&other)),
                     },
                     exposes: message::describe(&finding.exposure, &finding.path),
                     containers: finding

@@ -2,6 +2,7 @@
 
 use crate::exposures::{ContainerKind, ContainerRef, Reach, VolumeExposure};
 use crate::host_path::HostPath;
+use crate::mutation::Removal;
 use crate::request::ObjectMeta;
 use crate::sockets::Exposure;
 use std::borrow::Cow;
@@ -190,5 +191,63 @@ fn fix(volume: &VolumeExposure, persistent_volume: bool) -> &'static str {
         "mount a narrower host path that does not contain the socket, or remove the volume."
     } else {
         "remove the volumeMounts whose subPath reaches the socket."
+    }
+}
+
+/// How a mount reaches into its volume, for a warning, a report row or an audit value:
+/// `subPath ../run/docker.sock`, `subPathExpr $(POD)`; empty for the volume as a whole.
+pub fn reach(reach: &Reach) -> String {
+    match reach {
+        Reach::Whole => String::new(),
+        Reach::SubPath(sub_path) => format!("subPath {}", shown(sub_path)),
+        Reach::SubPathExpr(expr) => format!("subPathExpr {}", shown(expr)),
+    }
+}
+
+/// A mutation's removal, after `verb` ("removed", "would remove").
+pub fn removal(removal: &Removal, verb: &str) -> String {
+    match removal {
+        Removal::Volume {
+            volume,
+            host_path,
+            what,
+            containers,
+        } => {
+            let mounts = if containers.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " and its mounts in {} {}",
+                    plural("container", containers.len()),
+                    container_list(containers)
+                )
+            };
+            format!(
+                "{verb} volume {volume:?} (hostPath {}, {what}){mounts}",
+                shown(host_path)
+            )
+        }
+        Removal::Mounts {
+            volume,
+            host_path,
+            reach: how,
+            what,
+            containers,
+        } => format!(
+            "{verb} the mounts of volume {volume:?} (hostPath {}) with {} in {} {}, \
+             which reach {what}",
+            shown(host_path),
+            reach(how),
+            plural("container", containers.len()),
+            container_list(containers)
+        ),
+    }
+}
+
+fn plural(word: &str, count: usize) -> String {
+    if count == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
     }
 }

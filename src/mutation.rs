@@ -71,42 +71,7 @@ impl Removal<'_> {
     /// The removal in words, after `verb` ("removed", "would remove"): the warning `kubectl`
     /// shows.
     pub fn describe(&self, verb: &str) -> String {
-        match self {
-            Removal::Volume {
-                volume,
-                host_path,
-                what,
-                containers,
-            } => {
-                let mounts = if containers.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " and its mounts in {} {}",
-                        plural("container", containers.len()),
-                        message::container_list(containers)
-                    )
-                };
-                format!(
-                    "{verb} volume {volume:?} (hostPath {}, {what}){mounts}",
-                    message::shown(host_path)
-                )
-            }
-            Removal::Mounts {
-                volume,
-                host_path,
-                reach,
-                what,
-                containers,
-            } => format!(
-                "{verb} the mounts of volume {volume:?} (hostPath {}) with {} in {} {}, \
-                 which reach {what}",
-                message::shown(host_path),
-                reach_text(reach),
-                plural("container", containers.len()),
-                message::container_list(containers)
-            ),
-        }
+        message::removal(self, verb)
     }
 
     /// The same removal as a short audit value: `volume` or `volume/subPath@container`.
@@ -120,25 +85,9 @@ impl Removal<'_> {
                 ..
             } => {
                 let names: Vec<&str> = containers.iter().map(|c| c.name).collect();
-                format!("{volume}:{}@{}", reach_text(reach), names.join("+"))
+                format!("{volume}:{}@{}", message::reach(reach), names.join("+"))
             }
         }
-    }
-}
-
-fn reach_text(reach: &Reach) -> String {
-    match reach {
-        Reach::Whole => String::new(),
-        Reach::SubPath(sub_path) => format!("subPath {}", message::shown(sub_path)),
-        Reach::SubPathExpr(expr) => format!("subPathExpr {}", message::shown(expr)),
-    }
-}
-
-fn plural(word: &str, count: usize) -> String {
-    if count == 1 {
-        word.to_string()
-    } else {
-        format!("{word}s")
     }
 }
 
