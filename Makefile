@@ -45,7 +45,7 @@ test: fmt lint policy.wasm floor.wasm
 # Kubewarden's own policies run it, and the two compared fixture by fixture. Without a kwctl the
 # real-engine part says it was skipped.
 .PHONY: e2e-tests
-e2e-tests: policy.wasm dsp
+e2e-tests: e2e-tools policy.wasm dsp
 	bats e2e-tests/policy.bats e2e-tests/scan.bats
 	@if [ -n "$(KWCTL)" ]; then \
 	  $(MAKE) --no-print-directory annotated-policy.wasm KWCTL="$(KWCTL)" && \
@@ -69,6 +69,14 @@ fuzz:
 	cd fuzz && for target in $(FUZZ_TARGETS); do \
 	  cargo +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 || exit 1; \
 	done
+
+# What the e2e suite runs, checked first so that a fresh machine gets the one line to run.
+.PHONY: e2e-tools
+e2e-tools:
+	@missing=""; for tool in bats jq python3 curl; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing:$$missing; on Debian or Ubuntu: sudo apt-get install bats jq python3 curl" >&2; exit 1; \
+	fi
 
 floor.wasm: floor/src/lib.rs floor/Cargo.toml
 	cargo build --target=$(WASM_TARGET) --release -p floor
