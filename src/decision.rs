@@ -15,8 +15,49 @@ use std::collections::{BTreeSet, HashMap};
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
 pub fn validate(raw: &[u8]) -> ValidationResponse {
     match Payload::parse(raw) {
-        Ok((request, settings)) => decide(&request, &settings, raw),
+        Ok((request, settings)) => respond(decide(&request, &settings, raw), raw),
         Err(error) => reject(error.to_string(), Vec::new()),
+    }
+}
+
+/// What the policy decided about a request, before it becomes the SDK's response.
+#[derive(Debug)]
+pub enum Verdict<'a> {
+    Accept {
+        warnings: Vec<String>,
+    },
+    Reject {
+        message: String,
+        warnings: Vec<String>,
+    },
+    /// Accept the object with `removals` taken out of its pod spec at `at`.
+    Mutate {
+        at: kinds::PodSpecAt,
+        removals: Vec<mutation::Removal<'a>>,
+        warnings: Vec<String>,
+    },
+}
+
+impl Verdict<'_> {
+    fn accept(warnings: Vec<String>) -> Self {
+        Verdict::Accept { warnings }
+    }
+
+    fn reject(message: String, warnings: Vec<String>) -> Self {
+        Verdict::Reject { message, warnings }
+    }
+}
+
+/// The SDK's response to a verdict; a mutation edits the request's object (read from `raw`).
+fn respond(verdict: Verdict, raw: &[u8]) -> ValidationResponse {
+    match verdict {
+        Verdict::Accept { warnings } => accept(warnings),
+        Verdict::Reject { message, warnings } => reject(message, warnings),
+        Verdict::Mutate {
+            at,
+            removals,
+            warnings,
+        } => mutate(raw, at, &removals, warnings),
     }
 }
 
@@ -150,17 +191,19 @@ pub fn scan<'a>(
     }
 }
 
-fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> ValidationResponse {
+/// The decision on a request, as a [`Verdict`]. It reads `raw` again only to compare the pod
+/// templates of an UPDATE of a workload that already exposes a socket.
+fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) -> Verdict<'a> {
     let Some(target) = kinds::target(&request.kind) else {
-        return accept(Vec::new());
+        return Verdict::accept(Vec::new());
     };
     let update = match &*request.operation {
         "CREATE" => false,
         "UPDATE" => true,
-        _ => return accept(Vec::new()),
+        _ => return Verdict::accept(Vec::new()),
     };
     let Some(object) = &request.object else {
-        return reject(
+        return Verdict::reject(
             format!(
                 "cannot read the request: request.object is missing from a {} {}",
                 request.operation, request.kind.kind
@@ -178,16 +221,17 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
             .as_ref()
             .is_some_and(|old| old.metadata().deletion_timestamp.is_some());
     if being_deleted {
-        return accept(Vec::new());
+        return Verdict::accept(Vec::new());
     }
     let catalog = settings.catalog();
-    let unreadable = |message| reject(format!("cannot read the request: {message}"), Vec::new());
+    let unreadable =
+        |message| Verdict::reject(format!("cannot read the request: {message}"), Vec::new());
     let judged = match scan(object, target, &catalog, raw) {
         Ok(exposures) => judge(exposures, settings),
         Err(message) => return unreadable(message),
     };
     if judged.violations.is_empty() && judged.warned.is_empty() {
-        return accept(Vec::new());
+        return Verdict::accept(Vec::new());
     }
     let persistent_volume = target == Target::PersistentVolume;
     let name = message::object_name(&request.kind.kind, meta);
@@ -197,7 +241,7 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
         .map(|v| message::warning("", v, persistent_volume))
         .collect();
     if judged.violations.is_empty() {
-        return accept(warnings);
+        return Verdict::accept(warnings);
     }
 
     let identity = match target {
@@ -255,7 +299,7 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
         } else {
             format!("{name} exposes a container runtime socket through hostPath volumes:")
         };
-        return reject(
+        return Verdict::reject(
             message::rejection(&heading, &new, persistent_volume),
             warnings,
         );
@@ -269,15 +313,19 @@ fn decide(request: &AdmissionRequest, settings: &Settings, raw: &[u8]) -> Valida
             "{name} changes its pod template, and the Pods it would create still expose a \
              container runtime socket (they would be rejected):"
         );
-        return reject(
+        return Verdict::reject(
             message::rejection(&heading, &blocking_existing, false),
             warnings,
         );
     }
     warnings.extend(existing_warnings);
     match target {
-        Target::PodSpec(at) if !removals.is_empty() => mutate(raw, at, &removals, warnings),
-        _ => accept(warnings),
+        Target::PodSpec(at) if !removals.is_empty() => Verdict::Mutate {
+            at,
+            removals,
+            warnings,
+        },
+        _ => Verdict::accept(warnings),
     }
 }
 
@@ -351,7 +399,7 @@ fn template_changed(raw: &[u8], at: kinds::PodSpecAt) -> bool {
     template(&objects.object, template_keys) != template(&objects.old_object, template_keys)
 }
 
-pub fn accept(warnings: Vec<String>) -> ValidationResponse {
+fn accept(warnings: Vec<String>) -> ValidationResponse {
     ValidationResponse {
         accepted: true,
         message: None,
@@ -362,7 +410,7 @@ pub fn accept(warnings: Vec<String>) -> ValidationResponse {
     }
 }
 
-pub fn reject(message: String, warnings: Vec<String>) -> ValidationResponse {
+fn reject(message: String, warnings: Vec<String>) -> ValidationResponse {
     ValidationResponse {
         accepted: false,
         message: Some(message),
@@ -406,7 +454,7 @@ pub fn report(raw: &[u8]) -> Report {
             };
         }
     };
-    let response = decide(&request, &settings, raw);
+    let response = respond(decide(&request, &settings, raw), raw);
     let mut findings = Vec::new();
     // A plain acceptance (e.g. of an object being deleted) lists nothing: the rows never
     // contradict the verdict.
