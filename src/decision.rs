@@ -194,7 +194,7 @@ pub fn scan<'a>(
 /// The decision on a request, as a [`Verdict`]. It reads `raw` again only to compare the pod
 /// templates of an UPDATE of a workload that already exposes a socket.
 fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) -> Verdict<'a> {
-    let Some(target) = kinds::target(&request.kind) else {
+    let Some(target) = kinds::target(&request.kind.group, &request.kind.kind) else {
         return Verdict::accept(Vec::new());
     };
     let update = match &*request.operation {
@@ -461,7 +461,7 @@ pub fn report(raw: &[u8]) -> Report {
     let plain_accept =
         response.accepted && response.warnings.is_none() && response.mutated_object.is_none();
     if !plain_accept
-        && let Some(target) = kinds::target(&request.kind)
+        && let Some(target) = kinds::target(&request.kind.group, &request.kind.kind)
         && let Some(object) = &request.object
     {
         let catalog = settings.catalog();

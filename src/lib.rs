@@ -6,22 +6,32 @@
 //! kind keeps its pod spec, [`exposures`] walks a pod spec, [`decision`] applies the settings
 //! and the CREATE/UPDATE rules, [`mutation`] edits the object, [`message`] writes what users read.
 
-pub mod decision;
-pub mod exposures;
-pub mod host_path;
-pub mod json_path;
-pub mod kinds;
-pub mod message;
-pub mod mutation;
-pub mod request;
-pub mod settings;
-pub mod sockets;
+mod decision;
+mod exposures;
+mod host_path;
+mod json_path;
+mod kinds;
+mod message;
+mod mutation;
+mod request;
+mod settings;
+mod sockets;
 
 use kubewarden_policy_sdk::protocol_version_guest;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest as guest;
 
+// The facade the harness, the property tests and the fuzz targets use.
 pub use decision::validate as evaluate;
+pub use decision::{Report, ReportRow, report as evaluate_with_report};
+pub use host_path::HostPath;
+pub use sockets::{Exposure, Runtime, SocketCatalog};
+
+/// True for the kinds the policy judges (by API group and kind), e.g. for `dsp scan` to know
+/// which objects to evaluate.
+pub fn handles(group: &str, kind: &str) -> bool {
+    kinds::target(group, kind).is_some()
+}
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {

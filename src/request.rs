@@ -99,8 +99,6 @@ pub struct AdmissionRequest<'a> {
 pub struct GroupVersionKind<'a> {
     #[serde(default, borrow)]
     pub group: Str<'a>,
-    #[serde(default, borrow)]
-    pub version: Str<'a>,
     #[serde(borrow)]
     pub kind: Str<'a>,
 }

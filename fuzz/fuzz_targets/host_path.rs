@@ -2,8 +2,8 @@
 //! of it into a volume path and a subPath) is well formed, and classifying it never panics.
 #![no_main]
 
-use docker_socket_policy::host_path::HostPath;
-use docker_socket_policy::sockets::{Runtime, SocketCatalog};
+use docker_socket_policy::HostPath;
+use docker_socket_policy::{Runtime, SocketCatalog};
 use libfuzzer_sys::fuzz_target;
 
 const ALL: &[Runtime] = &[

@@ -3,8 +3,6 @@
 //! and the exposures behind it), so a report and an admission decision never disagree.
 
 use crate::Module;
-use docker_socket_policy::kinds;
-use docker_socket_policy::request::GroupVersionKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -68,14 +66,21 @@ pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
     Ok(objects)
 }
 
+/// An object's API group, version and kind, from its `apiVersion` and `kind`.
+struct GroupVersionKind<'a> {
+    group: &'a str,
+    version: &'a str,
+    kind: &'a str,
+}
+
 fn kind_of(object: &Value) -> Option<GroupVersionKind<'_>> {
     let api_version = object.get("apiVersion")?.as_str()?;
     let kind = object.get("kind")?.as_str()?;
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     Some(GroupVersionKind {
-        group: group.into(),
-        version: version.into(),
-        kind: kind.into(),
+        group,
+        version,
+        kind,
     })
 }
 
@@ -172,7 +177,7 @@ pub fn scan(
         .iter()
         .filter_map(|located| {
             let kind = kind_of(&located.object)?;
-            kinds::target(&kind).map(|_| (located, kind))
+            docker_socket_policy::handles(kind.group, kind.kind).then_some((located, kind))
         })
         .collect();
     let present: HashSet<Key> = handled.iter().map(|(l, _)| key_of(&l.object)).collect();
