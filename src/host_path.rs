@@ -112,12 +112,18 @@ fn follow_links(components: &mut Vec<&str>) {
             components.remove(0);
         }
         ["var", "lock"] => components[0] = "run",
-        ["proc", process, "root" | "cwd"] | ["proc", process, "task", _, "root" | "cwd"]
-            if is_process(process) =>
-        {
-            components.clear();
-        }
+        whole if procfs_root_link(whole) == Some(whole.len()) => components.clear(),
         _ => {}
+    }
+}
+
+/// The number of leading components that form a procfs link to a process's root or working
+/// directory (`proc/<pid>/root`, `proc/<pid>/task/<tid>/cwd`, ...): for PID 1 they lead to `/`.
+pub(crate) fn procfs_root_link(components: &[&str]) -> Option<usize> {
+    match components {
+        ["proc", process, "root" | "cwd", ..] if is_process(process) => Some(3),
+        ["proc", process, "task", _, "root" | "cwd", ..] if is_process(process) => Some(5),
+        _ => None,
     }
 }
 

@@ -5,7 +5,7 @@
 //! root through procfs. `/var/run` and `/run` are the same directory on every mainstream
 //! distribution, so both spellings match.
 
-use crate::host_path::{HostPath, is_process};
+use crate::host_path::{HostPath, is_process, procfs_root_link};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -406,17 +406,14 @@ impl<'a> SocketCatalog<'a> {
 /// `/<rest>`. Other procfs files (`/proc/meminfo`, `/proc/sys/...`) are not.
 fn through_procfs<'c, 'a>(mut components: &'c [&'a str]) -> (Option<&'c [&'a str]>, bool) {
     let mut procfs = false;
-    loop {
-        match components {
-            ["proc", process, ..] if !is_process(process) => return (Some(components), procfs),
-            ["proc", _, "root" | "cwd", rest @ ..]
-            | ["proc", _, "task", _, "root" | "cwd", rest @ ..] => {
-                procfs = true;
-                components = rest;
-            }
-            ["proc", ..] => return (None, true),
-            _ => return (Some(components), procfs),
-        }
+    while let Some(link) = procfs_root_link(components) {
+        procfs = true;
+        components = &components[link..];
+    }
+    match components {
+        ["proc", process, ..] if !is_process(process) => (Some(components), procfs),
+        ["proc", ..] => (None, true),
+        _ => (Some(components), procfs),
     }
 }
 
