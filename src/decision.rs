@@ -1,13 +1,14 @@
 //! The admission decision: which exposures are violations under the settings, and what CREATE
 //! and UPDATE do with them.
 
+use crate::exemptions::{self, Exempted};
 use crate::exposures::{ContainerRef, Finding, Reach, VolumeExposure, scan_pod_spec};
 use crate::host_path::HostPath;
 use crate::kinds::{self, Target};
 use crate::message;
 use crate::mutation;
 use crate::request::{AdmissionRequest, JsonObjects, KubeObject, Payload};
-use crate::settings::{DirectoryMounts, Mode, Settings};
+use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
 use crate::sockets::SocketCatalog;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use std::collections::{BTreeSet, HashMap};
@@ -25,6 +26,8 @@ pub fn validate(raw: &[u8]) -> ValidationResponse {
 pub enum Verdict<'a> {
     Accept {
         warnings: Vec<String>,
+        /// `volume: reason` of each exposure an exemption admitted, for the audit log.
+        exempted: Vec<String>,
     },
     Reject {
         message: String,
@@ -35,12 +38,16 @@ pub enum Verdict<'a> {
         at: kinds::PodSpecAt,
         removals: Vec<mutation::Removal<'a>>,
         warnings: Vec<String>,
+        exempted: Vec<String>,
     },
 }
 
 impl Verdict<'_> {
     fn accept(warnings: Vec<String>) -> Self {
-        Verdict::Accept { warnings }
+        Verdict::Accept {
+            warnings,
+            exempted: Vec::new(),
+        }
     }
 
     fn reject(message: String, warnings: Vec<String>) -> Self {
@@ -51,23 +58,44 @@ impl Verdict<'_> {
 /// The SDK's response to a verdict; a mutation edits the request's object (read from `raw`).
 fn respond(verdict: Verdict, raw: &[u8]) -> ValidationResponse {
     match verdict {
-        Verdict::Accept { warnings } => accept(warnings),
+        Verdict::Accept { warnings, exempted } => {
+            let mut response = accept(warnings);
+            annotate(&mut response, "exempted-socket-mounts", &exempted);
+            response
+        }
         Verdict::Reject { message, warnings } => reject(message, warnings),
         Verdict::Mutate {
             at,
             removals,
             warnings,
-        } => mutate(raw, at, &removals, warnings),
+            exempted,
+        } => {
+            let mut response = mutate(raw, at, &removals, warnings);
+            annotate(&mut response, "exempted-socket-mounts", &exempted);
+            response
+        }
+    }
+}
+
+/// Adds an audit annotation listing `values`, if there are any.
+fn annotate(response: &mut ValidationResponse, key: &str, values: &[String]) {
+    if !values.is_empty() {
+        response
+            .audit_annotations
+            .get_or_insert_with(HashMap::new)
+            .insert(key.to_string(), values.join(", "));
     }
 }
 
 /// The exposures of one object, sorted by what the settings make of them.
 #[derive(Debug, Default)]
-pub struct Judged<'a> {
+pub struct Judged<'a, 's> {
     /// Exposures that are refused (or removed in mutate mode).
     pub violations: Vec<VolumeExposure<'a>>,
     /// Directory exposures accepted with a warning (`directoryMounts: warn`).
     pub warned: Vec<VolumeExposure<'a>>,
+    /// Exposures an `exemptions` rule admits, accepted with a warning that gives its reason.
+    pub exempted: Vec<Exempted<'a, 's>>,
 }
 
 /// (volume, host path reached, container) of every violation; `None` for a volume that no
@@ -95,7 +123,7 @@ impl Identity {
     }
 }
 
-impl<'a> Judged<'a> {
+impl<'a> Judged<'a, '_> {
     pub fn keys(&self, identity: Identity) -> BTreeSet<ExposureKey<'a>> {
         let mut keys = BTreeSet::new();
         for volume in &self.violations {
@@ -116,8 +144,13 @@ impl<'a> Judged<'a> {
     }
 }
 
-/// Applies `directoryMounts` and `allowedImages` to the exposures of an object.
-pub fn judge<'a>(volumes: Vec<VolumeExposure<'a>>, settings: &Settings) -> Judged<'a> {
+/// Applies `allowedImages`, `exemptions` (in `namespace`) and `directoryMounts` to the
+/// exposures of an object.
+pub fn judge<'a, 's>(
+    volumes: Vec<VolumeExposure<'a>>,
+    settings: &'s Settings,
+    namespace: &str,
+) -> Judged<'a, 's> {
     let mut judged = Judged::default();
     for volume in volumes {
         let allowed = !volume.mounted_by.is_empty()
@@ -128,6 +161,11 @@ pub fn judge<'a>(volumes: Vec<VolumeExposure<'a>>, settings: &Settings) -> Judge
         if allowed {
             continue;
         }
+        let (exempted, rest) = exemptions::apply(&settings.exemptions, namespace, volume);
+        judged.exempted.extend(exempted);
+        let Some(volume) = rest else {
+            continue;
+        };
         let (mut violating, mut warned): (Vec<Finding>, Vec<Finding>) = (Vec::new(), Vec::new());
         for finding in volume.findings {
             match (!finding.exposure.is_socket(), settings.directory_mounts) {
@@ -160,10 +198,9 @@ pub fn scan<'a>(
     raw: &[u8],
 ) -> Result<Vec<VolumeExposure<'a>>, String> {
     match target {
-        Target::PodSpec(at) => match at.select(object) {
-            Some(spec) => scan_pod_spec(spec, catalog).map_err(|error| error.locate(raw)),
-            None => Ok(Vec::new()),
-        },
+        Target::PodSpec(at) => {
+            scan_pod_spec(&at.parts(object), catalog).map_err(|error| error.locate(raw))
+        }
         // The kubelet bind-mounts a `local` PersistentVolume exactly as a hostPath one.
         Target::PersistentVolume => {
             let Some(spec) = &object.spec else {
@@ -191,10 +228,25 @@ pub fn scan<'a>(
     }
 }
 
+/// What the policy inspects in the request's object, and whether it was found by searching an
+/// object of a kind the policy does not know (`unknownKinds: scan`).
+fn target_of(request: &AdmissionRequest, settings: &Settings) -> Option<(Target, bool)> {
+    if let Some(target) = kinds::target(&request.kind.group, &request.kind.kind) {
+        return Some((target, false));
+    }
+    match settings.unknown_kinds {
+        UnknownKinds::Ignore => None,
+        UnknownKinds::Scan => {
+            let at = kinds::discover(request.object.as_ref()?)?;
+            Some((Target::PodSpec(at), true))
+        }
+    }
+}
+
 /// The decision on a request, as a [`Verdict`]. It reads `raw` again only to compare the pod
 /// templates of an UPDATE of a workload that already exposes a socket.
 fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) -> Verdict<'a> {
-    let Some(target) = kinds::target(&request.kind.group, &request.kind.kind) else {
+    let Some((target, discovered)) = target_of(request, settings) else {
         return Verdict::accept(Vec::new());
     };
     let update = match &*request.operation {
@@ -226,22 +278,34 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     let catalog = settings.catalog();
     let unreadable =
         |message| Verdict::reject(format!("cannot read the request: {message}"), Vec::new());
+    let namespace = request.namespace();
     let judged = match scan(object, target, &catalog, raw) {
-        Ok(exposures) => judge(exposures, settings),
+        Ok(exposures) => judge(exposures, settings, namespace),
         Err(message) => return unreadable(message),
     };
-    if judged.violations.is_empty() && judged.warned.is_empty() {
-        return Verdict::accept(Vec::new());
-    }
     let persistent_volume = target == Target::PersistentVolume;
-    let name = message::object_name(&request.kind.kind, meta);
+    let mut name = message::object_name(&request.kind.kind, meta);
+    if let (true, Target::PodSpec(at)) = (discovered, target) {
+        name = message::discovered(&name, &at.path());
+    }
     let mut warnings: Vec<String> = judged
         .warned
         .iter()
         .map(|v| message::warning("", v, persistent_volume))
         .collect();
+    warnings.extend(
+        judged
+            .exempted
+            .iter()
+            .map(|e| message::exempted(&e.volume, e.reason, persistent_volume)),
+    );
+    let exempted: Vec<String> = judged
+        .exempted
+        .iter()
+        .map(|e| message::exempted_audit(&e.volume, e.reason))
+        .collect();
     if judged.violations.is_empty() {
-        return Verdict::accept(warnings);
+        return Verdict::Accept { warnings, exempted };
     }
 
     let identity = match target {
@@ -250,7 +314,7 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     };
     let old = match (update, &request.old_object) {
         (true, Some(old)) => match scan(old, target, &catalog, raw) {
-            Ok(exposures) => judge(exposures, settings).keys(identity),
+            Ok(exposures) => judge(exposures, settings, namespace).keys(identity),
             Err(message) => return unreadable(message),
         },
         _ => BTreeSet::new(),
@@ -324,8 +388,9 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
             at,
             removals,
             warnings,
+            exempted,
         },
-        _ => Verdict::accept(warnings),
+        _ => Verdict::Accept { warnings, exempted },
     }
 }
 
@@ -395,8 +460,8 @@ fn template_changed(raw: &[u8], at: kinds::PodSpecAt) -> bool {
     fn template<'v>(object: &'v serde_json::Value, keys: &[&str]) -> Option<&'v serde_json::Value> {
         keys.iter().try_fold(object, |value, key| value.get(key))
     }
-    let template_keys = &at.keys()[..at.keys().len() - 1];
-    template(&objects.object, template_keys) != template(&objects.old_object, template_keys)
+    template(&objects.object, at.template_keys())
+        != template(&objects.old_object, at.template_keys())
 }
 
 fn accept(warnings: Vec<String>) -> ValidationResponse {
@@ -461,12 +526,12 @@ pub fn report(raw: &[u8]) -> Report {
     let plain_accept =
         response.accepted && response.warnings.is_none() && response.mutated_object.is_none();
     if !plain_accept
-        && let Some(target) = kinds::target(&request.kind.group, &request.kind.kind)
+        && let Some((target, _)) = target_of(&request, &settings)
         && let Some(object) = &request.object
     {
         let catalog = settings.catalog();
         let exposures = scan(object, target, &catalog, raw).unwrap_or_default();
-        let judged = judge(exposures, &settings);
+        let judged = judge(exposures, &settings, request.namespace());
         let rows = |severity, volumes: &[VolumeExposure]| {
             volumes
                 .iter()
@@ -492,6 +557,8 @@ pub fn report(raw: &[u8]) -> Report {
         };
         findings.extend(rows("reject", &judged.violations));
         findings.extend(rows("warn", &judged.warned));
+        let exempted: Vec<VolumeExposure> = judged.exempted.into_iter().map(|e| e.volume).collect();
+        findings.extend(rows("exempt", &exempted));
     }
     Report { response, findings }
 }

@@ -15,15 +15,6 @@ pub enum ContainerKind {
 
 impl ContainerKind {
     pub const ALL: [ContainerKind; 3] = [Self::Container, Self::Init, Self::Ephemeral];
-
-    /// The pod spec field that lists containers of this kind.
-    pub fn list_key(self) -> &'static str {
-        match self {
-            Self::Container => "containers",
-            Self::Init => "initContainers",
-            Self::Ephemeral => "ephemeralContainers",
-        }
-    }
 }
 
 /// A container of the pod spec, by name, kind and image: a new image in a container that
@@ -78,19 +69,23 @@ impl VolumeExposure<'_> {
     }
 }
 
-/// Every exposing hostPath volume of `spec`, in the order of `spec.volumes`.
+/// Every exposing hostPath volume of a pod spec (or of the parts of a workflow, see
+/// `PodSpecAt::parts`), in the order of the volumes.
 ///
 /// Objects the API server would refuse (a scanned manifest, a request changed by another
 /// mutating webhook) are judged by their worst reading: a mount reaches every volume of its
 /// name, and a mount with both `subPath` and `subPathExpr` is judged by both.
 pub fn scan_pod_spec<'a, 's>(
-    spec: &'a Spec<'s>,
+    parts: &[&'a Spec<'s>],
     catalog: &SocketCatalog,
 ) -> Result<Vec<VolumeExposure<'a>>, &'a ContainerError<'s>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
     let mut bases: Vec<(HostPath<'a>, Option<Exposure>)> = Vec::new();
     let mut by_name: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
-    for volume in spec.volumes.as_deref().unwrap_or_default() {
+    let volumes = parts
+        .iter()
+        .flat_map(|spec| spec.volumes.as_deref().unwrap_or_default());
+    for volume in volumes {
         let Some(host_path) = &volume.host_path else {
             continue;
         };
@@ -120,7 +115,7 @@ pub fn scan_pod_spec<'a, 's>(
             });
         }
     }
-    for (container, kind) in containers(spec)? {
+    for (container, kind) in containers(parts)? {
         let me = ContainerRef {
             name: &container.name,
             kind,
@@ -202,15 +197,17 @@ fn non_empty<'b>(value: &'b Option<Str<'_>>) -> Option<&'b str> {
     value.as_deref().filter(|s| !s.is_empty())
 }
 
-/// Every container of the spec with its kind, in spec order.
-pub fn containers<'b, 'x>(
-    spec: &'b Spec<'x>,
-) -> Result<impl Iterator<Item = (&'b Container<'x>, ContainerKind)>, &'b ContainerError<'x>> {
-    let lists = spec.container_lists()?;
-    Ok(lists
-        .iter()
-        .zip(ContainerKind::ALL)
-        .flat_map(|(list, kind)| list.iter().map(move |c| (c, kind))))
+/// Every container of the parts with its kind, in spec order.
+fn containers<'b, 'x>(
+    parts: &[&'b Spec<'x>],
+) -> Result<Vec<(&'b Container<'x>, ContainerKind)>, &'b ContainerError<'x>> {
+    let mut all = Vec::new();
+    for spec in parts {
+        for (list, kind) in spec.container_lists()?.iter().zip(ContainerKind::ALL) {
+            all.extend(list.iter().map(|c| (c, kind)));
+        }
+    }
+    Ok(all)
 }
 
 #[cfg(test)]
@@ -224,7 +221,7 @@ mod tests {
     fn scan(spec: &str) -> Vec<(String, Vec<FindingText>)> {
         let spec: Spec = serde_json::from_str(spec).unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
-        scan_pod_spec(&spec, &catalog)
+        scan_pod_spec(&[&spec], &catalog)
             .unwrap()
             .into_iter()
             .map(|v| {
@@ -311,7 +308,7 @@ mod tests {
         )
         .unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
-        let found = scan_pod_spec(&spec, &catalog).unwrap();
+        let found = scan_pod_spec(&[&spec], &catalog).unwrap();
         let expr = &found[0].findings[1];
         assert_eq!(expr.reach, Reach::SubPathExpr("$(POD)"));
         assert!(expr.exposure.is_socket());

@@ -1,6 +1,7 @@
-//! Where each kind the policy handles keeps its pod spec (or its host path).
+//! Where each kind the policy handles keeps its pod specs (or its host path).
 
 use crate::request::{KubeObject, Spec};
+use serde_json::{Map, Value};
 
 /// What the policy inspects in an object of a given kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,38 +19,60 @@ pub enum PodSpecAt {
     Spec,
     /// PodTemplate: `template.spec`.
     Template,
-    /// Deployment, DaemonSet, StatefulSet, ReplicaSet, ReplicationController, Job:
-    /// `spec.template.spec`.
+    /// Deployment, DaemonSet, StatefulSet, ReplicaSet, ReplicationController, Job, and the
+    /// workloads of Argo Rollouts, OpenKruise and Knative: `spec.template.spec`.
     SpecTemplate,
     /// CronJob: `spec.jobTemplate.spec.template.spec`.
     JobTemplate,
+    /// Knative Revision: `spec` is a pod spec, but the object is not a Pod.
+    RevisionSpec,
+    /// Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate: `spec.volumes` with
+    /// `spec.templates[]` and `spec.templateDefaults`.
+    Workflow,
+    /// Argo CronWorkflow: the same under `spec.workflowSpec`.
+    CronWorkflow,
 }
 
-/// The target of a kind, or `None` for kinds the policy does not handle.
+/// The target of a kind, or `None` for kinds the policy does not know (see [`discover`]).
 pub fn target(group: &str, kind: &str) -> Option<Target> {
     let at = match (group, kind) {
         ("", "Pod") => PodSpecAt::Spec,
         ("", "PodTemplate") => PodSpecAt::Template,
         ("", "ReplicationController")
         | ("apps", "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet")
-        | ("batch", "Job") => PodSpecAt::SpecTemplate,
+        | ("batch", "Job")
+        | ("argoproj.io", "Rollout")
+        | ("apps.kruise.io", "CloneSet" | "StatefulSet" | "DaemonSet" | "BroadcastJob")
+        | ("serving.knative.dev", "Service" | "Configuration") => PodSpecAt::SpecTemplate,
         ("batch", "CronJob") => PodSpecAt::JobTemplate,
+        ("serving.knative.dev", "Revision") => PodSpecAt::RevisionSpec,
+        ("argoproj.io", "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate") => {
+            PodSpecAt::Workflow
+        }
+        ("argoproj.io", "CronWorkflow") => PodSpecAt::CronWorkflow,
         ("", "PersistentVolume") => return Some(Target::PersistentVolume),
         _ => return None,
     };
     Some(Target::PodSpec(at))
 }
 
+/// The pod template of an object of a kind the policy does not know: a `spec.template.spec`,
+/// else a `spec.jobTemplate.spec.template.spec`, that lists containers.
+pub fn discover(object: &KubeObject) -> Option<PodSpecAt> {
+    [PodSpecAt::SpecTemplate, PodSpecAt::JobTemplate]
+        .into_iter()
+        .find(|at| at.select(object).is_some_and(Spec::has_containers))
+}
+
 impl PodSpecAt {
-    /// The pod spec of `object`, if it has one.
+    /// The pod spec of `object`, if it has one (for a workflow, the workflow spec).
     pub fn select<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Option<&'b Spec<'x>> {
+        let spec = object.spec.as_ref();
         match self {
-            PodSpecAt::Spec => object.spec.as_ref(),
+            PodSpecAt::Spec | PodSpecAt::RevisionSpec | PodSpecAt::Workflow => spec,
             PodSpecAt::Template => object.template.as_ref()?.spec.as_ref(),
-            PodSpecAt::SpecTemplate => object.spec.as_ref()?.template.as_ref()?.spec.as_ref(),
-            PodSpecAt::JobTemplate => object
-                .spec
-                .as_ref()?
+            PodSpecAt::SpecTemplate => spec?.template.as_ref()?.spec.as_ref(),
+            PodSpecAt::JobTemplate => spec?
                 .job_template
                 .as_ref()?
                 .spec
@@ -58,22 +81,87 @@ impl PodSpecAt {
                 .as_ref()?
                 .spec
                 .as_ref(),
+            PodSpecAt::CronWorkflow => spec?.workflow_spec.as_deref(),
         }
     }
 
-    /// The same place as object keys, for editing the object as JSON.
+    /// The parts of `object` whose volumes and containers make up its Pods: the pod spec, or a
+    /// workflow spec with its template defaults and templates. A mount in any part reaches
+    /// the volumes of every part (Argo gives each template the workflow's volumes; across
+    /// templates this over-approximates, which fails closed).
+    pub fn parts<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Vec<&'b Spec<'x>> {
+        let Some(spec) = self.select(object) else {
+            return Vec::new();
+        };
+        let mut parts = vec![spec];
+        if self.is_workflow() {
+            parts.extend(spec.template_defaults.as_deref());
+            parts.extend(spec.templates.iter().flatten());
+        }
+        parts
+    }
+
+    /// Calls `edit` on each part of `object` as JSON, in the order of [`PodSpecAt::parts`].
+    pub fn edit_parts(
+        &self,
+        object: &mut Value,
+        mut edit: impl FnMut(&mut Map<String, Value>),
+    ) -> Result<(), String> {
+        let spec = self
+            .keys()
+            .iter()
+            .try_fold(object, |value, key| value.get_mut(*key))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| format!("the object has no pod spec at {}", self.path()))?;
+        edit(spec);
+        if self.is_workflow() {
+            if let Some(Value::Object(defaults)) = spec.get_mut("templateDefaults") {
+                edit(defaults);
+            }
+            if let Some(Value::Array(templates)) = spec.get_mut("templates") {
+                templates
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(edit);
+            }
+        }
+        Ok(())
+    }
+
+    /// The place as object keys.
     pub fn keys(&self) -> &'static [&'static str] {
         match self {
-            PodSpecAt::Spec => &["spec"],
+            PodSpecAt::Spec | PodSpecAt::RevisionSpec | PodSpecAt::Workflow => &["spec"],
             PodSpecAt::Template => &["template", "spec"],
             PodSpecAt::SpecTemplate => &["spec", "template", "spec"],
             PodSpecAt::JobTemplate => &["spec", "jobTemplate", "spec", "template", "spec"],
+            PodSpecAt::CronWorkflow => &["spec", "workflowSpec"],
+        }
+    }
+
+    /// The place as users write it: `spec.template.spec`.
+    pub fn path(&self) -> String {
+        self.keys().join(".")
+    }
+
+    /// The keys of what the controller makes Pods from: a change there changes its Pods.
+    pub fn template_keys(&self) -> &'static [&'static str] {
+        match self {
+            PodSpecAt::Workflow | PodSpecAt::CronWorkflow | PodSpecAt::RevisionSpec => self.keys(),
+            _ => {
+                let keys = self.keys();
+                &keys[..keys.len() - 1]
+            }
         }
     }
 
     /// True when the object is a Pod rather than something that creates Pods.
     pub fn is_pod(&self) -> bool {
         matches!(self, PodSpecAt::Spec)
+    }
+
+    fn is_workflow(&self) -> bool {
+        matches!(self, PodSpecAt::Workflow | PodSpecAt::CronWorkflow)
     }
 }
 
@@ -114,6 +202,66 @@ mod tests {
             ("batch", "Job", Target::PodSpec(PodSpecAt::SpecTemplate)),
             ("batch", "CronJob", Target::PodSpec(PodSpecAt::JobTemplate)),
             ("", "PersistentVolume", Target::PersistentVolume),
+            (
+                "argoproj.io",
+                "Rollout",
+                Target::PodSpec(PodSpecAt::SpecTemplate),
+            ),
+            (
+                "apps.kruise.io",
+                "CloneSet",
+                Target::PodSpec(PodSpecAt::SpecTemplate),
+            ),
+            (
+                "apps.kruise.io",
+                "StatefulSet",
+                Target::PodSpec(PodSpecAt::SpecTemplate),
+            ),
+            (
+                "apps.kruise.io",
+                "DaemonSet",
+                Target::PodSpec(PodSpecAt::SpecTemplate),
+            ),
+            (
+                "apps.kruise.io",
+                "BroadcastJob",
+                Target::PodSpec(PodSpecAt::SpecTemplate),
+            ),
+            (
+                "serving.knative.dev",
+                "Service",
+                Target::PodSpec(PodSpecAt::SpecTemplate),
+            ),
+            (
+                "serving.knative.dev",
+                "Configuration",
+                Target::PodSpec(PodSpecAt::SpecTemplate),
+            ),
+            (
+                "serving.knative.dev",
+                "Revision",
+                Target::PodSpec(PodSpecAt::RevisionSpec),
+            ),
+            (
+                "argoproj.io",
+                "Workflow",
+                Target::PodSpec(PodSpecAt::Workflow),
+            ),
+            (
+                "argoproj.io",
+                "WorkflowTemplate",
+                Target::PodSpec(PodSpecAt::Workflow),
+            ),
+            (
+                "argoproj.io",
+                "ClusterWorkflowTemplate",
+                Target::PodSpec(PodSpecAt::Workflow),
+            ),
+            (
+                "argoproj.io",
+                "CronWorkflow",
+                Target::PodSpec(PodSpecAt::CronWorkflow),
+            ),
         ];
         for (group, kind, expected) in cases {
             assert_eq!(target(group, kind), Some(expected), "{group}/{kind}");
@@ -136,5 +284,65 @@ mod tests {
         let spec = PodSpecAt::JobTemplate.select(&object).unwrap();
         assert_eq!(spec.container_lists().unwrap()[0][0].name, "c");
         assert!(PodSpecAt::SpecTemplate.select(&object).is_none());
+        assert_eq!(discover(&object), Some(PodSpecAt::JobTemplate));
+    }
+
+    #[test]
+    fn discovers_only_templates_that_list_containers() {
+        fn read(text: &'static str) -> KubeObject<'static> {
+            serde_json::from_str(text).unwrap()
+        }
+        let found = read(r#"{"spec":{"template":{"spec":{"containers":[]}}}}"#);
+        assert_eq!(discover(&found), Some(PodSpecAt::SpecTemplate));
+        let not_a_pod = read(r#"{"spec":{"template":{"spec":{"volumes":[]}}}}"#);
+        assert_eq!(discover(&not_a_pod), None);
+        assert_eq!(discover(&read("{}")), None);
+    }
+
+    #[test]
+    fn a_workflow_is_its_spec_its_defaults_and_its_templates() {
+        let text = r#"{"spec":{"workflowSpec":{"volumes":[],"templateDefaults":{"container":{"name":"d"}},
+            "templates":[{"name":"a","container":{"image":"x"}},{"name":"b","script":{"name":"s"},
+            "sidecars":[{"name":"side"}],"initContainers":[{"name":"i"}],
+            "containerSet":{"volumeMounts":[{"name":"v"}],"containers":[{"name":"c1"},{"name":"c2","volumeMounts":[{"name":"w"}]}]}}]}}}"#;
+        let object: KubeObject = serde_json::from_str(text).unwrap();
+        let parts = PodSpecAt::CronWorkflow.parts(&object);
+        assert_eq!(parts.len(), 4);
+        let names = |part: &Spec| -> Vec<Vec<String>> {
+            part.container_lists()
+                .unwrap()
+                .iter()
+                .map(|list| {
+                    list.iter()
+                        .map(|c| {
+                            let mounts: Vec<&str> =
+                                c.volume_mounts.iter().flatten().map(|m| &*m.name).collect();
+                            format!("{}{:?}", c.name, mounts)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(names(parts[1])[0], ["d[]"]);
+        assert_eq!(names(parts[2])[0], ["main[]"]);
+        assert_eq!(
+            names(parts[3]),
+            [
+                vec![
+                    "s[]".to_string(),
+                    "side[]".into(),
+                    "c1[\"v\"]".into(),
+                    "c2[\"w\", \"v\"]".into()
+                ],
+                vec!["i[]".to_string()],
+                vec![]
+            ]
+        );
+        let mut json: Value = serde_json::from_str(text).unwrap();
+        let mut seen = 0;
+        PodSpecAt::CronWorkflow
+            .edit_parts(&mut json, |_| seen += 1)
+            .unwrap();
+        assert_eq!(seen, 4);
     }
 }

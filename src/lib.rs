@@ -3,10 +3,11 @@
 //!
 //! This file is the waPC shell only. The decisions live in small pure modules:
 //! [`host_path`] normalizes paths, [`sockets`] says what a path exposes, [`kinds`] where each
-//! kind keeps its pod spec, [`exposures`] walks a pod spec, [`decision`] applies the settings
+//! kind keeps its pod spec, [`exemptions`] which exposures a rule admits, [`exposures`] walks a pod spec, [`decision`] applies the settings
 //! and the CREATE/UPDATE rules, [`mutation`] edits the object, [`message`] writes what users read.
 
 mod decision;
+mod exemptions;
 mod exposures;
 mod host_path;
 mod json_path;
@@ -27,8 +28,8 @@ pub use decision::{Report, ReportRow, report as evaluate_with_report};
 pub use host_path::HostPath;
 pub use sockets::{Exposure, Runtime, SocketCatalog};
 
-/// True for the kinds the policy judges (by API group and kind), e.g. for `dsp scan` to know
-/// which objects to evaluate.
+/// True for the kinds the policy knows (by API group and kind); objects of other kinds are
+/// judged too when they carry a pod template (`unknownKinds: scan`).
 pub fn handles(group: &str, kind: &str) -> bool {
     kinds::target(group, kind).is_some()
 }

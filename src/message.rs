@@ -45,6 +45,26 @@ pub fn object_name(kind: &str, meta: &ObjectMeta) -> String {
     }
 }
 
+/// An object of a kind the policy does not know, named with where its pod template was found:
+/// `Widget "w" (pod template found at spec.template.spec)`.
+pub fn discovered(name: &str, path: &str) -> String {
+    format!("{name} (pod template found at {path})")
+}
+
+/// The warning for an exposure an `exemptions` rule admits.
+pub fn exempted(volume: &VolumeExposure, reason: &str, persistent_volume: bool) -> String {
+    format!(
+        "{}; admitted by an exemption: {}",
+        warning("", volume, persistent_volume),
+        shown(reason)
+    )
+}
+
+/// The same as an audit value: `volume: reason`.
+pub fn exempted_audit(volume: &VolumeExposure, reason: &str) -> String {
+    format!("{}: {}", shown(volume.volume), shown(reason))
+}
+
 /// A rejection: a heading, then one line per volume.
 pub fn rejection(heading: &str, volumes: &[VolumeExposure], persistent_volume: bool) -> String {
     let mut out = heading.to_string();

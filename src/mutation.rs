@@ -93,73 +93,122 @@ impl Removal<'_> {
 
 /// Applies removals to `object` (the request's object) at the pod spec `at`.
 pub fn apply(object: &mut Value, at: PodSpecAt, removals: &[Removal]) -> Result<(), String> {
-    let spec = at
-        .keys()
-        .iter()
-        .try_fold(object, |value, key| value.get_mut(*key))
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| format!("the object has no pod spec at {}", at.keys().join(".")))?;
-    for removal in removals {
-        match removal {
-            Removal::Volume { volume, .. } => {
-                if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
-                    volumes.retain(|v| name_of(v) != *volume);
-                }
-                for kind in ContainerKind::ALL {
-                    for container in containers_mut(spec, kind.list_key()) {
-                        retain_mounts(container, |mount| name_of(mount) != *volume);
-                    }
-                }
+    at.edit_parts(object, |part| {
+        for removal in removals {
+            remove(part, removal);
+        }
+    })
+}
+
+/// Applies one removal to one part of a pod spec (see `PodSpecAt::parts`).
+fn remove(part: &mut Map<String, Value>, removal: &Removal) {
+    match removal {
+        Removal::Volume { volume, .. } => {
+            if let Some(Value::Array(volumes)) = part.get_mut("volumes") {
+                volumes.retain(|v| name_of(v, "") != *volume);
             }
-            Removal::Mounts {
-                volume,
-                reach,
-                containers,
-                ..
-            } => {
-                let (key, value) = match reach {
-                    Reach::SubPath(sub_path) => ("subPath", *sub_path),
-                    Reach::SubPathExpr(expr) => ("subPathExpr", *expr),
-                    Reach::Whole => continue,
+            for (holder, _, unnamed) in containers_mut(part) {
+                retain_mounts(holder, unnamed, |mount| name_of(mount, "") != *volume);
+            }
+        }
+        Removal::Mounts {
+            volume,
+            reach,
+            containers,
+            ..
+        } => {
+            let (key, value) = match reach {
+                Reach::SubPath(sub_path) => ("subPath", *sub_path),
+                Reach::SubPathExpr(expr) => ("subPathExpr", *expr),
+                Reach::Whole => return,
+            };
+            for (container, kind, unnamed) in containers_mut(part) {
+                // The mounts of an Argo containerSet belong to each of its containers: the
+                // finding lists them all, so the shared mount goes.
+                let targeted = match unnamed {
+                    Unnamed::ContainerSet => true,
+                    Unnamed::Empty | Unnamed::Main => containers.iter().any(|target| {
+                        target.kind == kind && target.name == name_of(container, unnamed.name())
+                    }),
                 };
-                for target in containers {
-                    for container in containers_mut(spec, target.kind.list_key()) {
-                        if name_of(container) != target.name {
-                            continue;
-                        }
-                        retain_mounts(container, |mount| {
-                            !(name_of(mount) == *volume
-                                && mount.get(key).and_then(Value::as_str) == Some(value))
-                        });
-                    }
+                if targeted {
+                    retain_mounts(container, unnamed, |mount| {
+                        !(name_of(mount, "") == *volume
+                            && mount.get(key).and_then(Value::as_str) == Some(value))
+                    });
                 }
             }
         }
     }
-    Ok(())
 }
 
-/// The `name` of a volume, mount or container; absent is empty, as the typed reader of the
-/// request reads it, so that what was judged is what is removed.
-fn name_of(value: &Value) -> &str {
+/// The name the typed reader gives a container whose `name` is absent or empty.
+#[derive(Debug, Clone, Copy)]
+enum Unnamed {
+    Empty,
+    /// Argo's `container` and `script` run as `main`.
+    Main,
+    /// Not a container: an Argo `containerSet`, whose mounts every container of the set has.
+    ContainerSet,
+}
+
+impl Unnamed {
+    fn name(self) -> &'static str {
+        match self {
+            Unnamed::Main => "main",
+            Unnamed::Empty | Unnamed::ContainerSet => "",
+        }
+    }
+}
+
+/// The `name` of a volume, mount or container, `unnamed` when absent or empty, as the typed
+/// reader of the request reads it, so that what was judged is what is removed.
+fn name_of<'v>(value: &'v Value, unnamed: &'v str) -> &'v str {
+    match value.get("name").and_then(Value::as_str) {
+        Some(name) if !name.is_empty() => name,
+        _ => unnamed,
+    }
+}
+
+/// Everything in a part that holds mounts, with its container kind: the containers of a pod
+/// spec and of an Argo template, and (as the list itself) the mounts of a `containerSet`.
+fn containers_mut(
+    part: &mut Map<String, Value>,
+) -> impl Iterator<Item = (&mut Value, ContainerKind, Unnamed)> {
+    part.iter_mut().flat_map(|(key, value)| match key.as_str() {
+        "containers" | "sidecars" => list(value, ContainerKind::Container),
+        "initContainers" => list(value, ContainerKind::Init),
+        "ephemeralContainers" => list(value, ContainerKind::Ephemeral),
+        "container" | "script" => vec![(value, ContainerKind::Container, Unnamed::Main)],
+        "containerSet" => value
+            .as_object_mut()
+            .into_iter()
+            .flatten()
+            .flat_map(|(key, value)| match key.as_str() {
+                "containers" => list(value, ContainerKind::Container),
+                "volumeMounts" => vec![(value, ContainerKind::Container, Unnamed::ContainerSet)],
+                _ => Vec::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+fn list(value: &mut Value, kind: ContainerKind) -> Vec<(&mut Value, ContainerKind, Unnamed)> {
     value
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-fn containers_mut<'v>(
-    spec: &'v mut Map<String, Value>,
-    list: &str,
-) -> impl Iterator<Item = &'v mut Value> {
-    spec.get_mut(list)
-        .and_then(Value::as_array_mut)
+        .as_array_mut()
         .into_iter()
         .flatten()
+        .map(|container| (container, kind, Unnamed::Empty))
+        .collect()
 }
 
-fn retain_mounts(container: &mut Value, keep: impl Fn(&Value) -> bool) {
-    if let Some(Value::Array(mounts)) = container.get_mut("volumeMounts") {
+fn retain_mounts(holder: &mut Value, unnamed: Unnamed, keep: impl Fn(&Value) -> bool) {
+    let mounts = match unnamed {
+        Unnamed::ContainerSet => Some(holder),
+        Unnamed::Empty | Unnamed::Main => holder.get_mut("volumeMounts"),
+    };
+    if let Some(Value::Array(mounts)) = mounts {
         mounts.retain(keep);
     }
 }

@@ -89,10 +89,27 @@ pub struct AdmissionRequest<'a> {
     pub kind: GroupVersionKind<'a>,
     #[serde(default, borrow)]
     pub operation: Str<'a>,
+    /// Empty for a cluster-scoped object.
+    #[serde(default, borrow)]
+    namespace: Str<'a>,
     #[serde(default, borrow)]
     pub object: Option<KubeObject<'a>>,
     #[serde(default, borrow)]
     pub old_object: Option<KubeObject<'a>>,
+}
+
+impl AdmissionRequest<'_> {
+    /// The namespace of the request (the API server refuses an object whose own namespace
+    /// differs, so the object's is only a fallback for hand-written requests).
+    pub fn namespace(&self) -> &str {
+        if !self.namespace.is_empty() {
+            return &self.namespace;
+        }
+        self.object
+            .as_ref()
+            .and_then(|object| object.metadata().namespace.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +135,7 @@ impl<'a> KubeObject<'a> {
     pub fn metadata(&self) -> &ObjectMeta<'a> {
         const EMPTY: &ObjectMeta = &ObjectMeta {
             name: None,
+            namespace: None,
             generate_name: None,
             deletion_timestamp: None,
             owner_references: None,
@@ -133,6 +151,8 @@ pub struct ObjectMeta<'a> {
     pub name: Option<Str<'a>>,
     #[serde(default, borrow)]
     pub generate_name: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    pub namespace: Option<Str<'a>>,
     /// Only whether it is set matters.
     #[serde(default)]
     pub deletion_timestamp: Option<IgnoredAny>,
@@ -160,7 +180,9 @@ pub struct OwnerReference<'a> {
     pub controller: Option<bool>,
 }
 
-/// The union of a PodSpec, a workload spec, a CronJob spec and a PersistentVolume spec.
+/// The union of a PodSpec, a workload spec, a CronJob spec, a PersistentVolume spec, and the
+/// workflow spec and templates of Argo Workflows (whose templates hold a `container`, a
+/// `script`, `sidecars` and a `containerSet` instead of a pod spec's lists).
 ///
 /// The container lists are kept as the raw JSON they were written as (checked as JSON and
 /// skipped, like `IgnoredAny`, in the single pass over the request) and read only when a
@@ -177,6 +199,23 @@ pub struct Spec<'a> {
     init_containers: Option<&'a RawValue>,
     #[serde(default, borrow)]
     ephemeral_containers: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    container: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    script: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    sidecars: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    container_set: Option<&'a RawValue>,
+    /// Argo Workflows: the templates, each run as a Pod with the workflow's volumes and its own.
+    #[serde(default, borrow)]
+    pub templates: Option<Vec<Spec<'a>>>,
+    /// Argo Workflows: fields every template inherits.
+    #[serde(default, borrow)]
+    pub template_defaults: Option<Box<Spec<'a>>>,
+    /// Argo CronWorkflow: the spec of the Workflows it creates.
+    #[serde(default, borrow)]
+    pub workflow_spec: Option<Box<Spec<'a>>>,
     #[serde(default, borrow)]
     pub template: Option<Box<PodTemplateSpec<'a>>>,
     #[serde(default, borrow)]
@@ -206,24 +245,70 @@ impl ContainerError<'_> {
 }
 
 impl<'a> Spec<'a> {
-    /// The containers, init containers and ephemeral containers, read on first use.
+    /// The containers, init containers and ephemeral containers, read on first use. An Argo
+    /// template's `container`, `script`, `sidecars` and `containerSet` containers count as
+    /// containers; its unnamed `container` or `script` is `main`, as Argo names it, and the
+    /// mounts of a `containerSet` apply to each of its containers.
     pub fn container_lists(&self) -> Result<&[Vec<Container<'a>>; 3], &ContainerError<'a>> {
         self.read
             .get_or_init(|| {
-                let read = |list: Option<&'a RawValue>| match list {
-                    None => Ok(Vec::new()),
-                    Some(list) => Option::<Vec<Container<'a>>>::deserialize(list)
-                        .map(Option::unwrap_or_default)
-                        .map_err(|error| ContainerError { list, error }),
-                };
+                let mut containers = read_list(self.containers)?;
+                for single in [self.container, self.script].into_iter().flatten() {
+                    let mut container: Container = deserialize(single)?;
+                    if container.name.is_empty() {
+                        container.name = Str::Borrowed("main");
+                    }
+                    containers.push(container);
+                }
+                containers.extend(read_list(self.sidecars)?);
+                if let Some(set) = self.container_set {
+                    let set: Option<ContainerSet> = deserialize(set)?;
+                    if let Some(set) = set {
+                        let shared = set.volume_mounts.unwrap_or_default();
+                        for mut container in set.containers.unwrap_or_default() {
+                            container
+                                .volume_mounts
+                                .get_or_insert_with(Vec::new)
+                                .extend(shared.iter().cloned());
+                            containers.push(container);
+                        }
+                    }
+                }
                 Ok([
-                    read(self.containers)?,
-                    read(self.init_containers)?,
-                    read(self.ephemeral_containers)?,
+                    containers,
+                    read_list(self.init_containers)?,
+                    read_list(self.ephemeral_containers)?,
                 ])
             })
             .as_ref()
     }
+
+    /// True when the spec lists containers: what makes a `template.spec` of a kind the policy
+    /// does not know a pod template.
+    pub fn has_containers(&self) -> bool {
+        self.containers.is_some()
+    }
+}
+
+fn deserialize<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ContainerError<'a>> {
+    T::deserialize(raw).map_err(|error| ContainerError { list: raw, error })
+}
+
+fn read_list<'a>(list: Option<&'a RawValue>) -> Result<Vec<Container<'a>>, ContainerError<'a>> {
+    match list {
+        None => Ok(Vec::new()),
+        Some(list) => deserialize::<Option<Vec<Container>>>(list).map(Option::unwrap_or_default),
+    }
+}
+
+/// An Argo `containerSet`: containers that share the set's mounts.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContainerSet<'a> {
+    #[serde(default, borrow)]
+    containers: Option<Vec<Container<'a>>>,
+    #[serde(default, borrow)]
+    volume_mounts: Option<Vec<VolumeMount<'a>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,7 +349,7 @@ pub struct Container<'a> {
     pub volume_mounts: Option<Vec<VolumeMount<'a>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeMount<'a> {
     #[serde(default, borrow)]

@@ -1,5 +1,6 @@
 //! Policy settings: parsing with messages that name the field, and validation.
 
+use crate::exemptions::Exemption;
 use crate::host_path::HostPath;
 use crate::json_path;
 use crate::sockets::{Choices, Runtime, SocketCatalog};
@@ -41,6 +42,25 @@ impl<'de> Deserialize<'de> for Mode {
     }
 }
 
+/// What to do with a kind the policy does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownKinds {
+    /// Judge the pod template at `spec.template.spec` or `spec.jobTemplate.spec.template.spec`.
+    #[default]
+    Scan,
+    /// Accept it unread.
+    Ignore,
+}
+
+impl<'de> Deserialize<'de> for UnknownKinds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(Choices(&[
+            ("scan", UnknownKinds::Scan),
+            ("ignore", UnknownKinds::Ignore),
+        ]))
+    }
+}
+
 /// The settings as users write them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -49,6 +69,8 @@ pub struct Settings {
     pub extra_socket_paths: Vec<String>,
     pub directory_mounts: DirectoryMounts,
     pub allowed_images: Vec<String>,
+    pub exemptions: Vec<Exemption>,
+    pub unknown_kinds: UnknownKinds,
     pub mode: Mode,
 }
 
@@ -59,6 +81,8 @@ impl Default for Settings {
             extra_socket_paths: Vec::new(),
             directory_mounts: DirectoryMounts::default(),
             allowed_images: Vec::new(),
+            exemptions: Vec::new(),
+            unknown_kinds: UnknownKinds::default(),
             mode: Mode::default(),
         }
     }
@@ -119,6 +143,12 @@ impl Settings {
                     "allowedImages[{i}]: an image pattern cannot be empty; \
                      write e.g. registry.example.com/agent:* (`*` matches any run of characters)"
                 ));
+            }
+        }
+        for (i, rule) in self.exemptions.iter().enumerate() {
+            if let Err((field, message)) = rule.check() {
+                let dot = if field.is_empty() { "" } else { "." };
+                return Err(format!("exemptions[{i}]{dot}{field}: {message}"));
             }
         }
         Ok(())
