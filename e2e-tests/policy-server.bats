@@ -13,10 +13,11 @@ setup() {
   [ -f "$ROOT/annotated-policy.wasm" ] || skip "no annotated-policy.wasm: run make annotated-policy.wasm"
 }
 
-@test "policy-server: the cluster policy rejects, monitoring admits its agent, ci mutates" {
+@test "policy-server: the cluster policy rejects, monitoring admits its agent, ci mutates; the same with exemptions" {
   run "${CARGO_TARGET_DIR:-$ROOT/target}/debug/engine_check" --policy-server "$POLICY_SERVER" \
     --module "file://$ROOT/annotated-policy.wasm"
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"ok ci: the ci policy removes the socket and nothing else"* ]]
+  [[ "$output" == *"ok exemptions: monitoring admits its agent unchanged"* ]]
 }

@@ -505,6 +505,9 @@ pub struct ReportRow {
 pub struct Report {
     pub response: ValidationResponse,
     pub findings: Vec<ReportRow>,
+    /// False when the policy does not read objects of this kind (not a known kind, and no pod
+    /// template found, or `unknownKinds: ignore`): accepted unread.
+    pub inspected: bool,
 }
 
 /// Evaluates a `validate` payload and lists the exposures the decision was made on, with the
@@ -516,17 +519,19 @@ pub fn report(raw: &[u8]) -> Report {
             return Report {
                 response: reject(error.to_string(), Vec::new()),
                 findings: Vec::new(),
+                inspected: true,
             };
         }
     };
     let response = respond(decide(&request, &settings, raw), raw);
+    let target = target_of(&request, &settings);
     let mut findings = Vec::new();
     // A plain acceptance (e.g. of an object being deleted) lists nothing: the rows never
     // contradict the verdict.
     let plain_accept =
         response.accepted && response.warnings.is_none() && response.mutated_object.is_none();
     if !plain_accept
-        && let Some((target, _)) = target_of(&request, &settings)
+        && let Some((target, _)) = target
         && let Some(object) = &request.object
     {
         let catalog = settings.catalog();
@@ -560,7 +565,11 @@ pub fn report(raw: &[u8]) -> Report {
         let exempted: Vec<VolumeExposure> = judged.exempted.into_iter().map(|e| e.volume).collect();
         findings.extend(rows("exempt", &exempted));
     }
-    Report { response, findings }
+    Report {
+        response,
+        findings,
+        inspected: target.is_some(),
+    }
 }
 
 #[cfg(test)]

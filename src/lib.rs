@@ -28,12 +28,6 @@ pub use decision::{Report, ReportRow, report as evaluate_with_report};
 pub use host_path::HostPath;
 pub use sockets::{Exposure, Runtime, SocketCatalog};
 
-/// True for the kinds the policy knows (by API group and kind); objects of other kinds are
-/// judged too when they carry a pod template (`unknownKinds: scan`).
-pub fn handles(group: &str, kind: &str) -> bool {
-    kinds::target(group, kind).is_some()
-}
-
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
     guest::register_function("validate", validate);

@@ -90,7 +90,8 @@ pub struct Row {
     pub namespace: String,
     pub kind: String,
     pub name: String,
-    /// `reject`, `warn` or `mutate`: what the policy does with the object under the settings.
+    /// `reject`, `warn`, `exempt` or `mutate`: what the policy does with the object under the
+    /// settings.
     pub verdict: String,
     pub volume: String,
     pub host_path: String,
@@ -102,7 +103,7 @@ pub struct Row {
 pub struct Summary {
     /// Objects read from the inputs.
     pub objects: usize,
-    /// Objects of a kind the policy handles, each evaluated through the module.
+    /// Objects the policy inspected: of a kind it knows, or carrying a pod template.
     pub evaluated: usize,
     /// Objects reported (owned objects whose owner is in the input fold into it).
     pub reported: usize,
@@ -120,6 +121,7 @@ pub struct ScanReport {
 struct ModuleReport {
     response: ModuleResponse,
     findings: Vec<ModuleFinding>,
+    inspected: bool,
 }
 
 #[derive(Deserialize)]
@@ -165,52 +167,26 @@ fn top_owner(key: &Key, owners: &HashMap<Key, Key>) -> Key {
     current
 }
 
-/// Evaluates every object of a handled kind as a CREATE with `settings`. `progress` is called
-/// with (done, total) as objects are evaluated.
+/// Evaluates every object as a CREATE with `settings`; the module says which it inspected (a
+/// kind it knows, or a pod template found in another kind). `progress` is called with
+/// (done, total) as objects are evaluated.
 pub fn scan(
     module: &Module,
     settings: &Value,
     objects: &[Located],
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ScanReport, String> {
-    let handled: Vec<(&Located, GroupVersionKind)> = objects
+    let typed: Vec<(&Located, GroupVersionKind)> = objects
         .iter()
-        .filter_map(|located| {
-            let kind = kind_of(&located.object)?;
-            docker_socket_policy::handles(kind.group, kind.kind).then_some((located, kind))
-        })
+        .filter_map(|located| Some((located, kind_of(&located.object)?)))
         .collect();
-    let present: HashSet<Key> = handled.iter().map(|(l, _)| key_of(&l.object)).collect();
-    let mut owners: HashMap<Key, Key> = HashMap::new();
-    for (located, _) in &handled {
-        let key = key_of(&located.object);
-        let references = located.object["metadata"]["ownerReferences"].as_array();
-        let controller = references
-            .into_iter()
-            .flatten()
-            .find(|r| r["controller"] == true);
-        if let Some(owner) = controller {
-            let owner_key = (
-                key.0.clone(),
-                owner["kind"].as_str().unwrap_or_default().to_string(),
-                owner["name"].as_str().unwrap_or_default().to_string(),
-            );
-            if present.contains(&owner_key) {
-                owners.insert(key, owner_key);
-            }
-        }
-    }
-
     let mut instance = module.instance()?;
     testkit::validate_settings(&mut instance, settings)
         .map_err(|message| format!("Provided settings are not valid: {message}"))?;
 
-    let mut rows: Vec<Row> = Vec::new();
-    let mut seen_rows = HashSet::new();
-    let mut reported: HashSet<Key> = HashSet::new();
-    let mut exposed: HashSet<Key> = HashSet::new();
-    for (done, (located, kind)) in handled.iter().enumerate() {
-        progress(done, handled.len());
+    let mut evaluated: Vec<(&Located, Key, ModuleReport)> = Vec::new();
+    for (done, (located, kind)) in typed.iter().enumerate() {
+        progress(done, typed.len());
         let key = key_of(&located.object);
         let request = json!({
             "uid": format!("scan-{done}"),
@@ -234,8 +210,9 @@ pub fn scan(
             )
         })?;
         let report: ModuleReport = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
-        let owner = top_owner(&key, &owners);
-        reported.insert(owner.clone());
+        if !report.inspected {
+            continue;
+        }
         if report.findings.is_empty() && !report.response.accepted {
             // Not an exposure the policy could list: the object could not be read.
             return Err(format!(
@@ -247,7 +224,40 @@ pub fn scan(
                 report.response.message.unwrap_or_default()
             ));
         }
-        for finding in report.findings {
+        evaluated.push((located, key, report));
+    }
+    progress(typed.len(), typed.len());
+
+    // Owned objects fold into an owner that the policy also inspected (a Pod into its
+    // ReplicaSet into its Deployment or Rollout).
+    let present: HashSet<&Key> = evaluated.iter().map(|(_, key, _)| key).collect();
+    let mut owners: HashMap<Key, Key> = HashMap::new();
+    for (located, key, _) in &evaluated {
+        let references = located.object["metadata"]["ownerReferences"].as_array();
+        let controller = references
+            .into_iter()
+            .flatten()
+            .find(|r| r["controller"] == true);
+        if let Some(owner) = controller {
+            let owner_key = (
+                key.0.clone(),
+                owner["kind"].as_str().unwrap_or_default().to_string(),
+                owner["name"].as_str().unwrap_or_default().to_string(),
+            );
+            if present.contains(&owner_key) {
+                owners.insert(key.clone(), owner_key);
+            }
+        }
+    }
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut seen_rows = HashSet::new();
+    let mut reported: HashSet<Key> = HashSet::new();
+    let mut exposed: HashSet<Key> = HashSet::new();
+    for (_, key, report) in &evaluated {
+        let owner = top_owner(key, &owners);
+        reported.insert(owner.clone());
+        for finding in &report.findings {
             let verdict = match (finding.severity.as_str(), &report.response) {
                 (
                     "reject",
@@ -264,9 +274,9 @@ pub fn scan(
                 kind: owner.1.clone(),
                 name: owner.2.clone(),
                 verdict: verdict.to_string(),
-                volume: finding.volume,
-                host_path: finding.host_path,
-                exposes: finding.exposes,
+                volume: finding.volume.clone(),
+                host_path: finding.host_path.clone(),
+                exposes: finding.exposes.clone(),
                 containers: finding.containers.join(", "),
             };
             exposed.insert(owner.clone());
@@ -275,13 +285,12 @@ pub fn scan(
             }
         }
     }
-    progress(handled.len(), handled.len());
     rows.sort();
     Ok(ScanReport {
         rows,
         summary: Summary {
             objects: objects.len(),
-            evaluated: handled.len(),
+            evaluated: evaluated.len(),
             reported: reported.len(),
             exposed: exposed.len(),
         },

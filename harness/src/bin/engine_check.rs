@@ -19,6 +19,9 @@ struct Policy {
     namespace: Option<String>,
     /// Namespaces a cluster-wide policy leaves out (its `NotIn` namespaceSelector).
     excluded: Vec<String>,
+    /// The `exemptions` example, an alternative to the cluster and monitoring pair: the two
+    /// setups are checked apart, as a user applies one or the other.
+    alternative: bool,
 }
 
 fn policies(yaml: &str, module: &str) -> Result<Vec<Policy>, String> {
@@ -43,7 +46,9 @@ fn policies(yaml: &str, module: &str) -> Result<Vec<Policy>, String> {
             .flat_map(|e| e["values"].as_array().cloned().unwrap_or_default())
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
+        let alternative = !resource["spec"]["settings"]["exemptions"].is_null();
         policies.push(Policy {
+            alternative,
             entry,
             namespace: resource["metadata"]["namespace"]
                 .as_str()
@@ -64,13 +69,13 @@ struct Admission {
     object: Value,
 }
 
-fn admit(server: &PolicyServer, policies: &[Policy], review: &Value) -> Result<Admission, String> {
+fn admit(server: &PolicyServer, policies: &[&Policy], review: &Value) -> Result<Admission, String> {
     let namespace = review["request"]["namespace"].as_str().unwrap_or_default();
-    let selects = |p: &&Policy| match &p.namespace {
+    let selects = |p: &&&Policy| match &p.namespace {
         Some(own) => own == namespace,
         None => !p.excluded.iter().any(|n| n == namespace),
     };
-    let mut chain: Vec<&Policy> = policies.iter().filter(selects).collect();
+    let mut chain: Vec<&Policy> = policies.iter().filter(selects).copied().collect();
     // Mutating webhooks run before validating ones.
     chain.sort_by_key(|p| !p.entry.allowed_to_mutate);
     let mut review = review.clone();
@@ -214,12 +219,18 @@ fn check(binary: &Path, module: &str, sources: Option<PathBuf>) -> Result<(), St
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // The per-namespace pair with the ci policy, or the exemptions policy with the ci policy.
+    let pair: Vec<&Policy> = policies.iter().filter(|p| !p.alternative).collect();
+    let exemptions: Vec<&Policy> = policies
+        .iter()
+        .filter(|p| p.alternative || p.namespace.as_deref().is_some_and(|ns| ns != "monitoring"))
+        .collect();
     // The agent DaemonSet of `image`, created in `namespace`.
-    let send = |namespace: &str, image: &str| {
+    let send = |setup: &[&Policy], namespace: &str, image: &str| {
         let object = agent(namespace, image);
         admit(
             &server,
-            &policies,
+            setup,
             &review(namespace, "DaemonSet", "apps", object),
         )
     };
@@ -239,7 +250,7 @@ fn check(binary: &Path, module: &str, sources: Option<PathBuf>) -> Result<(), St
         }
     };
 
-    let default = send("default", "gcr.io/datadoghq/agent:7")?;
+    let default = send(&pair, "default", "gcr.io/datadoghq/agent:7")?;
     case(
         "default: the cluster policy rejects the socket, naming it",
         !default.allowed
@@ -250,20 +261,20 @@ fn check(binary: &Path, module: &str, sources: Option<PathBuf>) -> Result<(), St
         format!("{} {}", default.by, default.message),
     );
 
-    let allowed = send("monitoring", "gcr.io/datadoghq/agent:7")?;
+    let allowed = send(&pair, "monitoring", "gcr.io/datadoghq/agent:7")?;
     case(
         "monitoring: the allowed agent image keeps the socket",
         allowed.allowed && allowed.object == agent("monitoring", "gcr.io/datadoghq/agent:7"),
         format!("{} {}", allowed.by, allowed.message),
     );
-    let other = send("monitoring", "busybox:1.36")?;
+    let other = send(&pair, "monitoring", "busybox:1.36")?;
     case(
         "monitoring: any other image is still rejected, by the namespace's own policy",
         !other.allowed && other.by == "namespaced-monitoring-docker-socket-policy-monitoring",
         format!("{} {}", other.by, other.message),
     );
 
-    let mutated = send("ci", "docker:cli")?;
+    let mutated = send(&pair, "ci", "docker:cli")?;
     let mut expected = agent("ci", "docker:cli");
     let spec = &mut expected["spec"]["template"]["spec"];
     spec["volumes"].as_array_mut().unwrap().pop();
@@ -283,6 +294,35 @@ fn check(binary: &Path, module: &str, sources: Option<PathBuf>) -> Result<(), St
             .iter()
             .any(|w| w.starts_with("removed volume \"dockersock\"")),
         format!("{:?}", mutated.warnings),
+    );
+
+    let default = send(&exemptions, "default", "gcr.io/datadoghq/agent:7")?;
+    case(
+        "exemptions: the one cluster policy rejects the agent outside monitoring",
+        !default.allowed && default.by == "clusterwide-docker-socket-policy-exemptions",
+        format!("{} {}", default.by, default.message),
+    );
+    let allowed = send(&exemptions, "monitoring", "gcr.io/datadoghq/agent:7")?;
+    case(
+        "exemptions: monitoring admits its agent unchanged, with the rule's reason as a warning",
+        allowed.allowed
+            && allowed.object == agent("monitoring", "gcr.io/datadoghq/agent:7")
+            && allowed.warnings.iter().any(|w| {
+                w.ends_with("admitted by an exemption: the Datadog agent reads container metadata from the Docker socket (PLAT-142)")
+            }),
+        format!("{} {} {:?}", allowed.by, allowed.message, allowed.warnings),
+    );
+    let other = send(&exemptions, "monitoring", "busybox:1.36")?;
+    case(
+        "exemptions: any other image in monitoring is rejected by the same policy",
+        !other.allowed && other.by == "clusterwide-docker-socket-policy-exemptions",
+        format!("{} {}", other.by, other.message),
+    );
+    let mutated = send(&exemptions, "ci", "docker:cli")?;
+    case(
+        "exemptions: ci mutates, then the exemptions policy admits the result",
+        mutated.allowed && mutated.object == expected,
+        format!("{} {} {}", mutated.by, mutated.message, mutated.object),
     );
     drop(server);
 
