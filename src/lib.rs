@@ -28,6 +28,9 @@ pub use decision::{Report, ReportRow, report as evaluate_with_report};
 pub use host_path::HostPath;
 pub use sockets::{Exposure, Runtime, SocketCatalog};
 
+/// The policy's version (`Cargo.toml`, `metadata.yml`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
     guest::register_function("validate", validate);

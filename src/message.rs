@@ -51,6 +51,22 @@ pub fn discovered(name: &str, path: &str) -> String {
     format!("{name} (pod template found at {path})")
 }
 
+/// Why a report did not inspect an object of `group`/`kind`.
+pub fn not_inspected(group: &str, kind: &str, unknown_kinds_ignored: bool) -> String {
+    let kind = match group {
+        "" => shown(kind).into_owned(),
+        group => format!("{}/{}", shown(group), shown(kind)),
+    };
+    if unknown_kinds_ignored {
+        format!("{kind} is not a kind the policy knows, and unknownKinds is ignore")
+    } else {
+        format!(
+            "{kind} is not a kind the policy knows, and it has no pod template (containers at \
+             spec.template.spec or spec.jobTemplate.spec.template.spec)"
+        )
+    }
+}
+
 /// The warning for an exposure an `exemptions` rule admits.
 pub fn exempted(volume: &VolumeExposure, reason: &str, persistent_volume: bool) -> String {
     format!(

@@ -2,10 +2,10 @@
 //! socket, judged by the policy module itself (its `report` function: the `validate` decision
 //! and the exposures behind it), so a report and an admission decision never disagree.
 
-use crate::Module;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use testkit::Evaluator;
 
 /// An object read from an input, with where it came from.
 #[derive(Debug, Clone)]
@@ -111,9 +111,21 @@ pub struct Summary {
     pub exposed: usize,
 }
 
+/// An object the policy did not evaluate, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotEvaluated {
+    pub source: String,
+    pub document: usize,
+    pub namespace: String,
+    pub kind: String,
+    pub name: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanReport {
     pub rows: Vec<Row>,
+    pub not_evaluated: Vec<NotEvaluated>,
     pub summary: Summary,
 }
 
@@ -121,7 +133,8 @@ pub struct ScanReport {
 struct ModuleReport {
     response: ModuleResponse,
     findings: Vec<ModuleFinding>,
-    inspected: bool,
+    #[serde(default)]
+    not_inspected: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,13 +146,31 @@ struct ModuleResponse {
     message: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, PartialEq, Eq)]
 struct ModuleFinding {
     severity: String,
     volume: String,
     host_path: String,
     exposes: String,
     containers: Vec<String>,
+}
+
+impl ModuleFinding {
+    /// The same volume, host path, exposure and containers (the verdict can differ: a Pod's
+    /// is its own, a workload's applies to its template).
+    fn same_exposure(&self, other: &ModuleFinding) -> bool {
+        (
+            &self.volume,
+            &self.host_path,
+            &self.exposes,
+            &self.containers,
+        ) == (
+            &other.volume,
+            &other.host_path,
+            &other.exposes,
+            &other.containers,
+        )
+    }
 }
 
 type Key = (String, String, String);
@@ -167,11 +198,12 @@ fn top_owner(key: &Key, owners: &HashMap<Key, Key>) -> Key {
     current
 }
 
-/// Evaluates every object as a CREATE with `settings`; the module says which it inspected (a
-/// kind it knows, or a pod template found in another kind). `progress` is called with
-/// (done, total) as objects are evaluated.
+/// Evaluates every object as a CREATE with `settings` through `policy` (its `report`
+/// function); the policy says which objects it inspected (a kind it knows, or a pod template
+/// found in another kind) and why it left the others. `progress` is called with (done, total)
+/// as objects are evaluated.
 pub fn scan(
-    module: &Module,
+    policy: &mut dyn Evaluator,
     settings: &Value,
     objects: &[Located],
     mut progress: impl FnMut(usize, usize),
@@ -180,11 +212,11 @@ pub fn scan(
         .iter()
         .filter_map(|located| Some((located, kind_of(&located.object)?)))
         .collect();
-    let mut instance = module.instance()?;
-    testkit::validate_settings(&mut instance, settings)
+    testkit::validate_settings(policy, settings)
         .map_err(|message| format!("Provided settings are not valid: {message}"))?;
 
     let mut evaluated: Vec<(&Located, Key, ModuleReport)> = Vec::new();
+    let mut not_evaluated = Vec::new();
     for (done, (located, kind)) in typed.iter().enumerate() {
         progress(done, typed.len());
         let key = key_of(&located.object);
@@ -203,14 +235,22 @@ pub fn scan(
             "object": located.object,
         });
         let payload = testkit::validate_payload(&request, settings)?;
-        let answer = instance.call("report", &payload).map_err(|error| {
+        let answer = policy.call("report", &payload).map_err(|error| {
             format!(
-                "{} document {}: {} {:?}: the module failed: {error}",
+                "{} document {}: {} {:?}: the policy failed: {error}",
                 located.source, located.document, key.1, key.2
             )
         })?;
         let report: ModuleReport = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
-        if !report.inspected {
+        if let Some(reason) = report.not_inspected {
+            not_evaluated.push(NotEvaluated {
+                source: located.source.clone(),
+                document: located.document,
+                namespace: key.0,
+                kind: key.1,
+                name: key.2,
+                reason,
+            });
             continue;
         }
         if report.findings.is_empty() && !report.response.accepted {
@@ -228,11 +268,16 @@ pub fn scan(
     }
     progress(typed.len(), typed.len());
 
-    // Owned objects fold into an owner that the policy also inspected (a Pod into its
-    // ReplicaSet into its Deployment or Rollout).
-    let present: HashSet<&Key> = evaluated.iter().map(|(_, key, _)| key).collect();
+    // An owned object folds into its controller when the policy inspected the controller too
+    // (a Pod into its ReplicaSet into its Deployment or Rollout), and only if the controller
+    // has every exposure the owned object has: an ownerReference anyone can write must not
+    // hide a Pod behind a clean owner.
+    let findings: HashMap<&Key, &[ModuleFinding]> = evaluated
+        .iter()
+        .map(|(_, key, report)| (key, report.findings.as_slice()))
+        .collect();
     let mut owners: HashMap<Key, Key> = HashMap::new();
-    for (located, key, _) in &evaluated {
+    for (located, key, report) in &evaluated {
         let references = located.object["metadata"]["ownerReferences"].as_array();
         let controller = references
             .into_iter()
@@ -244,7 +289,13 @@ pub fn scan(
                 owner["kind"].as_str().unwrap_or_default().to_string(),
                 owner["name"].as_str().unwrap_or_default().to_string(),
             );
-            if present.contains(&owner_key) {
+            let covered = findings.get(&owner_key).is_some_and(|owner_findings| {
+                report
+                    .findings
+                    .iter()
+                    .all(|finding| owner_findings.iter().any(|o| o.same_exposure(finding)))
+            });
+            if covered {
                 owners.insert(key.clone(), owner_key);
             }
         }
@@ -288,6 +339,7 @@ pub fn scan(
     rows.sort();
     Ok(ScanReport {
         rows,
+        not_evaluated,
         summary: Summary {
             objects: objects.len(),
             evaluated: evaluated.len(),
@@ -349,6 +401,16 @@ pub fn table(report: &ScanReport) -> String {
         for row in &cells {
             line(row);
         }
+    }
+    for skipped in &report.not_evaluated {
+        let name = match skipped.namespace.as_str() {
+            "" => skipped.name.clone(),
+            namespace => format!("{namespace}/{}", skipped.name),
+        };
+        out.push_str(&format!(
+            "not evaluated: {} {name} ({} document {}): {}\n",
+            skipped.kind, skipped.source, skipped.document, skipped.reason
+        ));
     }
     let by_verdict = report.rows.iter().fold(BTreeMap::new(), |mut counts, row| {
         *counts.entry(row.verdict.as_str()).or_insert(0) += 1;

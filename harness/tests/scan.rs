@@ -1,8 +1,8 @@
 //! `e2e-tests/scan/*.expected.json`: inputs, settings, and the expected report and exit status
 //! of `dsp scan` (through the Wasm module).
 
-use harness::Module;
 use harness::scan::{self, ScanReport};
+use harness::{Module, Native};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -44,7 +44,21 @@ fn every_scan_case() {
         }
         let outcome = match error {
             Some(message) => Err(message),
-            None => scan::scan(&module, &expected.settings, &objects, |_, _| {}),
+            None => {
+                let wasm = scan::scan(
+                    &mut module.instance().unwrap(),
+                    &expected.settings,
+                    &objects,
+                    |_, _| {},
+                );
+                // `dsp scan` without --module runs the policy compiled into it: same report.
+                let native = scan::scan(&mut Native, &expected.settings, &objects, |_, _| {});
+                assert_eq!(
+                    wasm, native,
+                    "{case}: the module and the native core disagree"
+                );
+                wasm
+            }
         };
         match (outcome, &expected.report, &expected.error) {
             (Ok(report), Some(want), None) => {
@@ -69,7 +83,13 @@ fn owned_pods_fold_into_their_owner_once() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e-tests/scan");
     let text = std::fs::read_to_string(dir.join("cluster-dump.json")).unwrap();
     let objects = scan::read_objects("cluster-dump.json", &text).unwrap();
-    let report = scan::scan(&module, &serde_json::json!({}), &objects, |_, _| {}).unwrap();
+    let report = scan::scan(
+        &mut module.instance().unwrap(),
+        &serde_json::json!({}),
+        &objects,
+        |_, _| {},
+    )
+    .unwrap();
     let daemonset_rows = report
         .rows
         .iter()

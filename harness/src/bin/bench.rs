@@ -435,7 +435,8 @@ fn scan_ten_thousand_pods(policy: &Module) -> (f64, usize) {
         serde_json::to_string(&json!({"apiVersion": "v1", "kind": "List", "items": pods})).unwrap();
     let started = Instant::now();
     let objects = harness::scan::read_objects("pods.json", &text).unwrap();
-    let report = harness::scan::scan(policy, &json!({}), &objects, |_, _| {}).unwrap();
+    let mut instance = policy.instance().unwrap();
+    let report = harness::scan::scan(&mut instance, &json!({}), &objects, |_, _| {}).unwrap();
     let seconds = started.elapsed().as_secs_f64();
     assert!(report.summary.exposed > 0);
     (seconds, objects.len())

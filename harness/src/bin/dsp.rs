@@ -1,96 +1,154 @@
 //! `dsp`: the project's command-line program.
 //!
-//! `dsp run` evaluates one request through the Wasm module with the flags and output of
-//! `kwctl run`: the AdmissionResponse JSON on one line of stdout, exit status 0 for allowed
-//! and denied alike, non-zero for invalid settings or a module that cannot run.
-//!
-//! `dsp scan` evaluates every object of cluster dumps or manifests and reports the exposures.
+//! `dsp run` evaluates one request with the flags and output of `kwctl run`: the
+//! AdmissionResponse JSON on one line of stdout, exit status 0 for allowed and denied alike, 1
+//! for invalid settings or a module that cannot run. `dsp scan` evaluates every object of
+//! cluster dumps or manifests and reports the exposures. Without a module, both run the policy
+//! compiled into `dsp` (the same code as `policy.wasm`).
 
-use harness::Module;
-use harness::scan::{self, Located};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use harness::scan::{self, Located, ScanReport};
+use harness::{Module, Native};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use testkit::Outcome;
+use testkit::{Evaluator, Outcome};
 
-const USAGE: &str = "usage:
-  dsp run --request-path FILE [--settings-json JSON | --settings-path FILE] MODULE.wasm
-  dsp scan [--module MODULE.wasm] [--settings-json JSON | --settings-path FILE]
-           [--output table|json] FILE... | -
+#[derive(Parser)]
+#[command(
+    name = "dsp",
+    version = docker_socket_policy::VERSION,
+    about = "docker-socket-policy outside a cluster: evaluate a request as `kwctl run` does, or \
+             find every object that exposes a container runtime socket",
+    long_about = None,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-run:
-  --request-path, -r FILE   an AdmissionRequest or a whole AdmissionReview (JSON or YAML)
-  --settings-json JSON      the policy settings as JSON
-  --settings-path, -s FILE  the policy settings as a YAML or JSON file
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate one AdmissionRequest or AdmissionReview, as `kwctl run` does.
+    ///
+    /// Prints the AdmissionResponse JSON on one line. Exit status: 0 for allowed and denied
+    /// alike, 1 when the request cannot be evaluated (invalid settings, a request the engine
+    /// refuses, a module that cannot run), 2 for a usage error.
+    Run(RunArgs),
+    /// Report the objects of cluster dumps or manifests that expose a container runtime socket.
+    ///
+    /// Every object is evaluated as a CREATE; each exposure is reported at the object to change
+    /// (owned objects fold into an owner in the input that has the same exposure), and objects
+    /// the policy does not read are named with the reason. Exit status: 0 nothing exposed, 1
+    /// something exposed (exempt and warn rows included), 2 any failure, including empty input.
+    Scan(ScanArgs),
+    /// Print a completion script for a shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff): `dsp man > dsp.1`, `dsp man scan > dsp-scan.1`.
+    Man {
+        /// The command whose page to print; without it, dsp's own.
+        #[arg(value_parser = ["run", "scan"])]
+        command: Option<String>,
+    },
+}
 
-scan: reads `kubectl get ... -o json|yaml` output or multi-document YAML manifests (`-` is
-stdin), evaluates every Pod, workload and PersistentVolume as a CREATE, and reports each
-exposure at the object to change. Exit status: 0 nothing exposed, 1 something exposed,
-2 bad input. The module defaults to $DSP_MODULE, then ./policy.wasm.";
+#[derive(Args)]
+struct SettingsArgs {
+    /// The policy settings as JSON.
+    #[arg(long, value_name = "JSON", conflicts_with = "settings_path")]
+    settings_json: Option<String>,
+    /// The policy settings as a YAML or JSON file.
+    #[arg(long, short = 's', value_name = "FILE")]
+    settings_path: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// An AdmissionRequest or a whole AdmissionReview, JSON or YAML.
+    #[arg(long, short = 'r', value_name = "FILE")]
+    request_path: PathBuf,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The policy module (a path, or file://PATH); without it, the policy built into dsp.
+    #[arg(value_name = "MODULE")]
+    module: Option<String>,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// The policy module to evaluate with; without it, the policy built into dsp.
+    #[arg(long, env = "DSP_MODULE", value_name = "FILE")]
+    module: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// How to print the report.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Table)]
+    output: Output,
+    /// `kubectl get -o json|yaml` output (a List or one object) or multi-document YAML
+    /// manifests; `-` reads stdin.
+    #[arg(value_name = "FILE", required = true)]
+    inputs: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Table,
+    Json,
+    Yaml,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("run") => run(&args[1..]).map(|()| ExitCode::SUCCESS),
-        Some("scan") => scan_command(&args[1..]),
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => match run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("Error: {message}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Scan(args) => match scan_command(&args) {
+            Ok(exposed) => ExitCode::from(u8::from(exposed)),
+            Err(message) => {
+                eprintln!("Error: {message}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "dsp", &mut std::io::stdout());
+            ExitCode::SUCCESS
         }
-        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
-        None => Err(USAGE.to_string()),
-    };
-    result.unwrap_or_else(|message| {
-        eprintln!("Error: {message}");
-        ExitCode::FAILURE
-    })
-}
-
-#[derive(Default)]
-struct Args {
-    request: Option<PathBuf>,
-    settings: Option<Settings>,
-    output: Option<String>,
-    module: Option<PathBuf>,
-    positional: Vec<String>,
-}
-
-enum Settings {
-    Json(String),
-    Path(PathBuf),
-}
-
-fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut parsed = Args::default();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag {
-            "--request-path" | "-r" => parsed.request = Some(PathBuf::from(value()?)),
-            "--settings-json" => parsed.settings = Some(Settings::Json(value()?)),
-            "--settings-path" | "-s" => parsed.settings = Some(Settings::Path(value()?.into())),
-            "--output" | "-o" => parsed.output = Some(value()?),
-            "--module" => parsed.module = Some(value()?.into()),
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            "-" => parsed.positional.push(arg.clone()),
-            flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}\n{USAGE}")),
-            _ => parsed.positional.push(arg.clone()),
+        Command::Man { command } => {
+            let mut dsp = Cli::command();
+            dsp.build();
+            let page = match command.as_deref() {
+                None => dsp,
+                Some(name) => {
+                    let page: &'static str = if name == "run" { "dsp-run" } else { "dsp-scan" };
+                    dsp.find_subcommand(name)
+                        .expect("clap only accepts existing commands")
+                        .clone()
+                        .name(page)
+                }
+            };
+            match clap_mangen::Man::new(page).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("Error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
-    Ok(parsed)
 }
 
-fn read_document(path: &PathBuf, what: &str) -> Result<Value, String> {
+fn read_document(path: &Path, what: &str) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
     serde_json::from_str(&text)
@@ -98,13 +156,13 @@ fn read_document(path: &PathBuf, what: &str) -> Result<Value, String> {
         .map_err(|e| format!("{what} {} is neither JSON nor YAML: {e}", path.display()))
 }
 
-fn settings(args: &Args) -> Result<Value, String> {
-    let settings = match &args.settings {
-        None => Value::Null,
-        Some(Settings::Json(json)) => {
+fn settings(args: &SettingsArgs) -> Result<Value, String> {
+    let settings = match (&args.settings_json, &args.settings_path) {
+        (Some(json), _) => {
             serde_json::from_str(json).map_err(|e| format!("--settings-json is not JSON: {e}"))?
         }
-        Some(Settings::Path(path)) => read_document(path, "settings file")?,
+        (None, Some(path)) => read_document(path, "settings file")?,
+        (None, None) => Value::Null,
     };
     Ok(match settings {
         Value::Null => Value::Object(Default::default()),
@@ -112,20 +170,23 @@ fn settings(args: &Args) -> Result<Value, String> {
     })
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let args = parse_args(args)?;
-    let request = args
-        .request
-        .as_ref()
-        .ok_or_else(|| format!("--request-path is required\n{USAGE}"))?;
-    let [module] = args.positional.as_slice() else {
-        return Err(format!("give exactly one module to run\n{USAGE}"));
-    };
-    let document = read_document(request, "request file")?;
-    let settings = settings(&args)?;
-    let module = Module::load_cached(module.trim_start_matches("file://").as_ref())?;
-    let mut instance = module.instance()?;
-    match testkit::evaluate(&mut instance, &document, &settings) {
+/// The module at `path`, or the policy compiled into dsp.
+fn policy(path: Option<&Path>) -> Result<Box<dyn Evaluator>, String> {
+    match path {
+        Some(path) => Ok(Box::new(Module::load_cached(path)?.instance()?)),
+        None => Ok(Box::new(Native)),
+    }
+}
+
+fn run(args: &RunArgs) -> Result<(), String> {
+    let document = read_document(&args.request_path, "request file")?;
+    let settings = settings(&args.settings)?;
+    let module = args
+        .module
+        .as_deref()
+        .map(|module| Path::new(module.trim_start_matches("file://")));
+    let mut policy = policy(module)?;
+    match testkit::evaluate(policy.as_mut(), &document, &settings) {
         Outcome::RequestRefused(message) => Err(message),
         Outcome::InvalidSettings(message) => {
             Err(format!("Provided settings are not valid: {message}"))
@@ -140,89 +201,66 @@ fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Exit status 2: the input (or the command line) is wrong.
-fn bad_input(message: String) -> ExitCode {
-    eprintln!("Error: {message}");
-    ExitCode::from(2)
+/// Reads one input; `-` is stdin. Empty input is an error: a failed `kubectl get` piped in
+/// must not read as a clean cluster.
+fn read_input(input: &str) -> Result<(String, String), String> {
+    let (source, text) = if input == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        ("stdin".to_string(), text)
+    } else {
+        let text =
+            std::fs::read_to_string(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+        (input.to_string(), text)
+    };
+    if text.trim().is_empty() {
+        return Err(format!(
+            "{source} is empty: nothing to scan (did the command that produced it fail?)"
+        ));
+    }
+    Ok((source, text))
 }
 
-fn scan_command(args: &[String]) -> Result<ExitCode, String> {
-    let args = match parse_args(args) {
-        Ok(args) => args,
-        Err(message) => return Ok(bad_input(message)),
-    };
-    let json_output = match args.output.as_deref() {
-        None | Some("table") => false,
-        Some("json") => true,
-        Some(other) => {
-            return Ok(bad_input(format!(
-                "--output takes table or json, not {other}"
-            )));
-        }
-    };
-    if args.positional.is_empty() {
-        return Ok(bad_input(format!(
-            "give the files to scan, or - for stdin\n{USAGE}"
-        )));
-    }
+/// Scans the inputs and prints the report; `Ok(true)` when something is exposed.
+fn scan_command(args: &ScanArgs) -> Result<bool, String> {
     let mut objects: Vec<Located> = Vec::new();
-    for input in &args.positional {
-        let text = if input == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
-            text
-        } else {
-            match std::fs::read_to_string(input) {
-                Ok(text) => text,
-                Err(e) => return Ok(bad_input(format!("cannot read {input}: {e}"))),
-            }
-        };
-        let source = if input == "-" {
-            "stdin"
-        } else {
-            input.as_str()
-        };
-        match scan::read_objects(source, &text) {
-            Ok(mut read) => objects.append(&mut read),
-            Err(message) => return Ok(bad_input(message)),
-        }
+    for input in &args.inputs {
+        let (source, text) = read_input(input)?;
+        objects.append(&mut scan::read_objects(&source, &text)?);
     }
-    let settings = match settings(&args) {
-        Ok(settings) => settings,
-        Err(message) => return Ok(bad_input(message)),
-    };
-    let module_path = args
-        .module
-        .clone()
-        .or_else(|| std::env::var_os("DSP_MODULE").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("policy.wasm"));
-    let module = Module::load_cached(&module_path)?;
-    let terminal = std::io::stderr().is_terminal();
-    let progress = |done: usize, total: usize| {
-        if terminal && total >= 1000 && (done.is_multiple_of(250) || done == total) {
-            eprint!("\rscanned {done}/{total} objects");
-            if done == total {
-                eprintln!();
-            }
-            let _ = std::io::stderr().flush();
-        }
-    };
-    let report = match scan::scan(&module, &settings, &objects, progress) {
-        Ok(report) => report,
-        Err(message) => return Ok(bad_input(message)),
-    };
-    let text = if json_output {
-        serde_json::to_string_pretty(&report).unwrap() + "\n"
-    } else {
-        scan::table(&report)
-    };
+    let settings = settings(&args.settings)?;
+    let mut policy = policy(args.module.as_deref())?;
+    let bar = progress_bar(objects.len());
+    let report = scan::scan(policy.as_mut(), &settings, &objects, |done, _| {
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let report = report?;
     // A closed pipe (`| head`) is not an error of the scan.
-    let _ = std::io::stdout().write_all(text.as_bytes());
-    Ok(if report.summary.exposed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let _ = std::io::stdout().write_all(render(&report, args.output)?.as_bytes());
+    Ok(report.summary.exposed > 0)
+}
+
+/// A progress bar on stderr when it is a terminal and the scan is long enough to wait for.
+fn progress_bar(total: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() || total < 1000 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("scanned {pos}/{len} objects {bar:30}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn render(report: &ScanReport, output: Output) -> Result<String, String> {
+    match output {
+        Output::Table => Ok(scan::table(report)),
+        Output::Json => serde_json::to_string_pretty(report)
+            .map(|text| text + "\n")
+            .map_err(|e| e.to_string()),
+        Output::Yaml => serde_yaml::to_string(report).map_err(|e| e.to_string()),
+    }
 }
