@@ -128,8 +128,8 @@ kwctl-run: annotated-policy.wasm
 push: annotated-policy.wasm
 	$(KWCTL) push $(KWCTL_FLAGS) annotated-policy.wasm registry://$(OCI_REPOSITORY):v$(VERSION)
 
-artifacthub-pkg.yml: metadata.yml Cargo.toml
-	$(KWCTL) scaffold artifacthub --metadata-path metadata.yml --version $(VERSION) --output artifacthub-pkg.yml
+artifacthub-pkg.yml: metadata.yml questions-ui.yml Cargo.toml
+	$(KWCTL) scaffold artifacthub --metadata-path metadata.yml --questions-path questions-ui.yml --output artifacthub-pkg.yml
 
 # dsp with its shell completions and manual pages, under $(DESTDIR)$(PREFIX).
 PREFIX ?= /usr/local

@@ -98,8 +98,8 @@ PY
 
 @test "make artifacthub-pkg.yml regenerates the committed file" {
   cp "$ROOT/artifacthub-pkg.yml" "$BATS_TEST_TMPDIR/committed.yml"
-  run "$KWCTL" scaffold artifacthub --metadata-path "$ROOT/metadata.yml" --version "$VERSION" \
-    --output "$BATS_TEST_TMPDIR/generated.yml"
+  run "$KWCTL" scaffold artifacthub --metadata-path "$ROOT/metadata.yml" \
+    --questions-path "$ROOT/questions-ui.yml" --output "$BATS_TEST_TMPDIR/generated.yml"
   [ "$status" -eq 0 ]
   python3 - "$BATS_TEST_TMPDIR/generated.yml" "$BATS_TEST_TMPDIR/committed.yml" <<'PY'
 import sys, yaml
