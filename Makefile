@@ -1,5 +1,5 @@
 # Build, test and release targets, following Kubewarden's Rust policy Makefiles.
-SOURCE_FILES := $(shell find src -type f -name '*.rs')
+SOURCE_FILES := $(shell find src core/src -type f -name '*.rs') core/Cargo.toml
 WASM_TARGET := wasm32-wasip1
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # The real kwctl: $KWCTL, else on the PATH, else from ../shared/engine (empty when none).
@@ -70,6 +70,12 @@ e2e-tests: e2e-tools policy.wasm dsp
 	else \
 	  echo "SKIPPED: the real-engine suite (no kwctl: set KWCTL, put kwctl on the PATH, or unpack ../shared/engine)"; \
 	  bats e2e-tests/engines.bats e2e-tests/policy-server.bats e2e-tests/oci.bats; \
+	fi
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+	  $(MAKE) --no-print-directory browser-tests; \
+	else \
+	  echo "SKIPPED: the browser tests of the playground (no chromium: apt-get install chromium)"; \
+	  bats e2e-tests/playground.bats; \
 	fi
 
 # Coverage-guided fuzzing (libFuzzer) of path normalization, validate and mutation, seeded
@@ -160,6 +166,34 @@ set-repository:
 	sed -i "s#$$old_url#$(REPOSITORY_URL)#g" Cargo.toml metadata.yml README.md CONTRIBUTING.md && \
 	sed -i "s#$$old_oci#$(OCI_REPOSITORY)#g" Makefile metadata.yml policy.yaml README.md CONTRIBUTING.md
 	$(MAKE) --no-print-directory artifacthub-pkg.yml
+
+# The playground: the decision core built for the browser (web/, wasm-bindgen) and the static
+# site around it, in playground/dist (serve it with any static file server).
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' web/Cargo.toml)
+.PHONY: playground
+playground:
+	rustup target add wasm32-unknown-unknown
+	@[ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] || \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	cargo build -p dsp-web --target wasm32-unknown-unknown --profile web
+	rm -rf playground/dist
+	mkdir -p playground/dist
+	wasm-bindgen --target web --out-name dsp_web --no-typescript --remove-name-section \
+	  --remove-producers-section --out-dir playground/dist/pkg \
+	  $(TARGET_DIR)/wasm32-unknown-unknown/web/dsp_web.wasm
+	cp playground/static/* playground/dist/
+	@echo "playground/dist: pkg/dsp_web_bg.wasm $$(wc -c < playground/dist/pkg/dsp_web_bg.wasm) bytes"
+
+# Every fixture through the browser build in headless Chromium, and the page driven once.
+.PHONY: browser-tests
+browser-tests: playground dsp
+	bats e2e-tests/playground.bats
+
+# The screenshot the README shows, from the browser tests' run.
+.PHONY: playground-screenshot
+playground-screenshot: playground
+	python3 playground/tests/browser_test.py playground/.last-run
+	cp playground/.last-run/screenshot.png playground/screenshot.png
 
 .PHONY: clean
 clean:

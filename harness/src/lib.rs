@@ -4,7 +4,7 @@
 //! refuses every other host capability.
 
 pub mod policy_server;
-pub mod scan;
+pub use testkit::{Native, scan};
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -216,24 +216,6 @@ fn module_path(variable: &str, file: &str) -> std::path::PathBuf {
     match std::env::var_os(variable) {
         Some(path) => path.into(),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file),
-    }
-}
-
-/// The policy's code compiled into the host: what `dsp` runs when no module is given. It is the
-/// same decision core as the module's, fed the same engine-shaped payloads.
-pub struct Native;
-
-impl testkit::Evaluator for Native {
-    fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
-        let answer = match operation {
-            "validate" => serde_json::to_vec(&docker_socket_policy::evaluate(payload)),
-            "validate_settings" => {
-                serde_json::to_vec(&docker_socket_policy::check_settings(payload))
-            }
-            "report" => serde_json::to_vec(&docker_socket_policy::evaluate_with_report(payload)),
-            other => return Err(format!("the policy has no function {other:?}")),
-        };
-        answer.map_err(|e| e.to_string())
     }
 }
 

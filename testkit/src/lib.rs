@@ -7,6 +7,10 @@
 //! [`admission_response`] turns a policy's `ValidationResponse` into the AdmissionResponse that
 //! policy-server sends and `kwctl run` prints (a mutated object becomes a base64 JSON Patch).
 
+pub mod scan;
+
+pub use json_patch;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -18,6 +22,23 @@ use std::path::{Path, PathBuf};
 pub trait Evaluator {
     /// Calls the guest function `operation`; `Err` is a guest error or a trap.
     fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// The decision core called directly, with the payloads the module would get: what `dsp` runs
+/// without a module, and what the browser build runs.
+pub struct Native;
+
+impl Evaluator for Native {
+    fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        use docker_socket_policy_core as core;
+        let answer = match operation {
+            "validate" => serde_json::to_vec(&core::evaluate(payload)),
+            "validate_settings" => serde_json::to_vec(&core::check_settings(payload)),
+            "report" => serde_json::to_vec(&core::evaluate_with_report(payload)),
+            other => return Err(format!("the policy has no function {other:?}")),
+        };
+        answer.map_err(|e| e.to_string())
+    }
 }
 
 /// The policy's answer to `validate` (the SDK's `ValidationResponse`).
@@ -392,16 +413,26 @@ pub fn load_fixtures(dir: &Path) -> Vec<(String, Fixture)> {
 
 /// Runs a fixture; `Err` says what differed, with the expected and the actual values.
 pub fn run_fixture(evaluator: &mut dyn Evaluator, fixture: &Fixture) -> Result<(), String> {
+    check(fixture, outcome(evaluator, fixture))
+}
+
+/// What `evaluator` answers to a fixture: its request evaluated as kwctl does, or, for a
+/// settings-only fixture, its settings validated.
+pub fn outcome(evaluator: &mut dyn Evaluator, fixture: &Fixture) -> Outcome {
     let settings = settings_or_empty(&fixture.settings);
-    let expect = &fixture.expect;
-    let document = fixture.request.clone().unwrap_or(Value::Null);
-    let outcome = match &fixture.request {
-        Some(_) => evaluate(evaluator, &document, &settings),
+    match &fixture.request {
+        Some(document) => evaluate(evaluator, document, &settings),
         None => match validate_settings(evaluator, &settings) {
             Err(message) => Outcome::InvalidSettings(message),
             Ok(()) => Outcome::Response(Box::default()),
         },
-    };
+    }
+}
+
+/// Checks an outcome, from any runner, against the fixture's expectation.
+pub fn check(fixture: &Fixture, outcome: Outcome) -> Result<(), String> {
+    let expect = &fixture.expect;
+    let document = fixture.request.clone().unwrap_or(Value::Null);
     let response = match outcome {
         Outcome::RequestRefused(message) => {
             return match &expect.request_refused {

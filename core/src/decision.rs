@@ -8,9 +8,9 @@ use crate::kinds::{self, Target};
 use crate::message;
 use crate::mutation;
 use crate::request::{AdmissionRequest, JsonObjects, KubeObject, Payload};
+use crate::response::ValidationResponse;
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
 use crate::sockets::SocketCatalog;
-use kubewarden_policy_sdk::response::ValidationResponse;
 use std::collections::{BTreeSet, HashMap};
 
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.

@@ -2,10 +2,10 @@
 //! socket, judged by the policy module itself (its `report` function: the `validate` decision
 //! and the exposures behind it), so a report and an admission decision never disagree.
 
+use crate::Evaluator;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use testkit::Evaluator;
 
 /// An object read from an input, with where it came from.
 #[derive(Debug, Clone)]
@@ -64,6 +64,36 @@ pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
         }
     }
     Ok(objects)
+}
+
+/// The AdmissionRequest the API server sends for creating `object` (its kind from `apiVersion`
+/// and `kind`, its namespace from its metadata).
+pub fn create_request(object: &Value, uid: &str) -> Value {
+    let kind = kind_of(object).unwrap_or(GroupVersionKind {
+        group: "",
+        version: "",
+        kind: "",
+    });
+    let meta = &object["metadata"];
+    json!({
+        "uid": uid,
+        "kind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
+        "resource": {
+            "group": kind.group,
+            "version": kind.version,
+            "resource": format!("{}s", kind.kind.to_ascii_lowercase()),
+        },
+        "operation": "CREATE",
+        "userInfo": {"username": "dsp-scan"},
+        "name": meta["name"].as_str().unwrap_or_default(),
+        "namespace": meta["namespace"].as_str().unwrap_or_default(),
+        "object": object,
+    })
+}
+
+/// One YAML document as JSON.
+pub fn yaml_document(text: &str) -> Result<Value, String> {
+    serde_yaml::from_str(text).map_err(|e| e.to_string())
 }
 
 /// An object's API group, version and kind, from its `apiVersion` and `kind`.
@@ -208,33 +238,20 @@ pub fn scan(
     objects: &[Located],
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ScanReport, String> {
-    let typed: Vec<(&Located, GroupVersionKind)> = objects
+    let typed: Vec<&Located> = objects
         .iter()
-        .filter_map(|located| Some((located, kind_of(&located.object)?)))
+        .filter(|located| kind_of(&located.object).is_some())
         .collect();
-    testkit::validate_settings(policy, settings)
+    crate::validate_settings(policy, settings)
         .map_err(|message| format!("Provided settings are not valid: {message}"))?;
 
     let mut evaluated: Vec<(&Located, Key, ModuleReport)> = Vec::new();
     let mut not_evaluated = Vec::new();
-    for (done, (located, kind)) in typed.iter().enumerate() {
+    for (done, located) in typed.iter().enumerate() {
         progress(done, typed.len());
         let key = key_of(&located.object);
-        let request = json!({
-            "uid": format!("scan-{done}"),
-            "kind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
-            "resource": {
-                "group": kind.group,
-                "version": kind.version,
-                "resource": format!("{}s", kind.kind.to_ascii_lowercase()),
-            },
-            "operation": "CREATE",
-            "userInfo": {"username": "dsp-scan"},
-            "name": key.2,
-            "namespace": key.0,
-            "object": located.object,
-        });
-        let payload = testkit::validate_payload(&request, settings)?;
+        let request = create_request(&located.object, &format!("scan-{done}"));
+        let payload = crate::validate_payload(&request, settings)?;
         let answer = policy.call("report", &payload).map_err(|error| {
             format!(
                 "{} document {}: {} {:?}: the policy failed: {error}",

@@ -7,8 +7,8 @@
 //! find exactly the same (volume, host path, reach, container, severity) rows. Mutation is
 //! checked the same way: idempotent, accepted once done, nothing dangling, nothing else changed.
 
-use docker_socket_policy::evaluate;
-use docker_socket_policy::evaluate_with_report as report;
+use docker_socket_policy_core::evaluate;
+use docker_socket_policy_core::evaluate_with_report as report;
 use k8s_openapi::api::core::v1::{Container, Pod, Volume, VolumeMount};
 use proptest::prelude::*;
 use serde_json::{Value, json};
