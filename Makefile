@@ -164,6 +164,9 @@ set-repository:
 	old_url="$$(sed -n 's/^repository = "\(.*\)"/\1/p' Cargo.toml)"; \
 	old_oci="$$(sed -n 's/^  io.kubewarden.policy.ociUrl: //p' metadata.yml)"; \
 	sed -i "s#$$old_url#$(REPOSITORY_URL)#g" Cargo.toml metadata.yml README.md CONTRIBUTING.md && \
+	old_pages="$$(echo "$$old_url" | sed 's#https://github.com/\([^/]*\)/\(.*\)#https://\1.github.io/\2/#')"; \
+	new_pages="$$(echo "$(REPOSITORY_URL)" | sed 's#https://github.com/\([^/]*\)/\(.*\)#https://\1.github.io/\2/#')"; \
+	sed -i "s#$$old_pages#$$new_pages#g" README.md && \
 	sed -i "s#$$old_oci#$(OCI_REPOSITORY)#g" Makefile metadata.yml policy.yaml README.md CONTRIBUTING.md
 	$(MAKE) --no-print-directory artifacthub-pkg.yml
 

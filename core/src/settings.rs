@@ -3,61 +3,40 @@
 use crate::exemptions::Exemption;
 use crate::host_path::HostPath;
 use crate::json_path;
-use crate::sockets::{Choices, Runtime, SocketCatalog};
+use crate::sockets::{Runtime, SocketCatalog, choices};
 use serde::Deserialize;
 
-/// What to do with directory and procfs exposures (a socket itself is always an exposure).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DirectoryMounts {
-    #[default]
-    Reject,
-    Warn,
-    Ignore,
-}
-
-impl<'de> Deserialize<'de> for DirectoryMounts {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(Choices(&[
-            ("reject", DirectoryMounts::Reject),
-            ("warn", DirectoryMounts::Warn),
-            ("ignore", DirectoryMounts::Ignore),
-        ]))
+choices! {
+    /// What to do with directory and procfs exposures (a socket itself is always an exposure).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum DirectoryMounts {
+        #[default]
+        Reject = "reject",
+        Warn = "warn",
+        Ignore = "ignore",
     }
 }
 
-/// `reject` refuses exposures; `mutate` removes socket volumes and their mounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    #[default]
-    Reject,
-    Mutate,
-}
-
-impl<'de> Deserialize<'de> for Mode {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(Choices(&[
-            ("reject", Mode::Reject),
-            ("mutate", Mode::Mutate),
-        ]))
+choices! {
+    /// `reject` refuses exposures; `mutate` removes socket volumes and their mounts.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Mode {
+        #[default]
+        Reject = "reject",
+        Mutate = "mutate",
     }
 }
 
-/// What to do with a kind the policy does not know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UnknownKinds {
-    /// Judge the pod template at `spec.template.spec` or `spec.jobTemplate.spec.template.spec`.
-    #[default]
-    Scan,
-    /// Accept it unread.
-    Ignore,
-}
-
-impl<'de> Deserialize<'de> for UnknownKinds {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(Choices(&[
-            ("scan", UnknownKinds::Scan),
-            ("ignore", UnknownKinds::Ignore),
-        ]))
+choices! {
+    /// What to do with a kind the policy does not know.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum UnknownKinds {
+        /// Judge the pod template at `spec.template.spec` or
+        /// `spec.jobTemplate.spec.template.spec`.
+        #[default]
+        Scan = "scan",
+        /// Accept it unread.
+        Ignore = "ignore",
     }
 }
 

@@ -6,27 +6,37 @@
 //! distribution, so both spellings match.
 
 use crate::host_path::{HostPath, is_process, procfs_root_link};
-use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
-/// A container runtime whose sockets can be protected by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runtime {
-    Docker,
-    Containerd,
-    Crio,
-    Podman,
-}
+/// An enum read from one of its names, with errors that name the field and list the names
+/// (see [`Choices`]).
+macro_rules! choices {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$variant_meta:meta])* $variant:ident = $text:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
 
-impl<'de> Deserialize<'de> for Runtime {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(Choices(&[
-            ("docker", Runtime::Docker),
-            ("containerd", Runtime::Containerd),
-            ("crio", Runtime::Crio),
-            ("podman", Runtime::Podman),
-        ]))
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str($crate::sockets::Choices(&[$(($text, $name::$variant)),+]))
+            }
+        }
+    };
+}
+pub(crate) use choices;
+
+choices! {
+    /// A container runtime whose sockets can be protected by name.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Runtime {
+        Docker = "docker",
+        Containerd = "containerd",
+        Crio = "crio",
+        Podman = "podman",
     }
 }
 

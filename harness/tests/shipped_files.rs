@@ -246,6 +246,16 @@ fn one_repository_url_everywhere() {
     }
     let artifacthub = yaml("artifacthub-pkg.yml");
     assert_eq!(artifacthub["homeURL"].as_str(), Some(url));
+    // The playground's GitHub Pages address follows from the repository's.
+    let (org, repo) = url
+        .strip_prefix("https://github.com/")
+        .and_then(|path| path.split_once('/'))
+        .expect("a GitHub repository URL");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("<https://{org}.github.io/{repo}/>")),
+        "README.md does not link the playground at https://{org}.github.io/{repo}/"
+    );
     // The OCI repository: metadata.yml's ociUrl is what policy.yaml installs and make pushes to.
     let oci = metadata["annotations"]["io.kubewarden.policy.ociUrl"]
         .as_str()
