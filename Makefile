@@ -167,7 +167,8 @@ set-repository:
 	old_pages="$$(echo "$$old_url" | sed 's#https://github.com/\([^/]*\)/\(.*\)#https://\1.github.io/\2/#')"; \
 	new_pages="$$(echo "$(REPOSITORY_URL)" | sed 's#https://github.com/\([^/]*\)/\(.*\)#https://\1.github.io/\2/#')"; \
 	sed -i "s#$$old_pages#$$new_pages#g" README.md && \
-	sed -i "s#$$old_oci#$(OCI_REPOSITORY)#g" Makefile metadata.yml policy.yaml README.md CONTRIBUTING.md
+	sed -i "s#$$old_oci#$(OCI_REPOSITORY)#g" Makefile metadata.yml policy.yaml README.md CONTRIBUTING.md \
+	  playground/static/app.js
 	$(MAKE) --no-print-directory artifacthub-pkg.yml
 
 # The playground: the decision core built for the browser (web/, wasm-bindgen) and the static
