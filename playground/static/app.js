@@ -166,8 +166,14 @@ function renderObject(row, index) {
     }
     table.append(body);
     const patch = JSON.stringify(JSON.parse(atob(row.response.patch)), null, 2);
+    const wrap = el("div", { class: "diff-wrap", tabindex: "0", role: "region", "aria-label": `Diff of ${title}` }, table);
+    // Open the diff at its first change, with a few lines of context above it.
+    requestAnimationFrame(() => {
+      const first = body.querySelector("tr.removed, tr.added");
+      if (first) wrap.scrollTop = Math.max(0, first.offsetTop - 6 * first.offsetHeight);
+    });
     card.append(
-      el("div", { class: "diff-wrap", tabindex: "0", role: "region", "aria-label": `Diff of ${title}` }, table),
+      wrap,
       el("details", {}, el("summary", {}, "JSON Patch (what the API server applies)"), el("pre", { class: "patch" }, patch)),
     );
   }
