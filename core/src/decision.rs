@@ -275,6 +275,22 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     if being_deleted {
         return Verdict::accept(Vec::new());
     }
+    if let Target::PodSpec(at) = target {
+        let patches = at.host_path_patches(object);
+        let old_patches = match (update, &request.old_object) {
+            (true, Some(old)) => at.host_path_patches(old),
+            _ => Vec::new(),
+        };
+        let new: Vec<String> = patches
+            .into_iter()
+            .filter(|patch| !old_patches.contains(patch))
+            .map(|(path, _)| path)
+            .collect();
+        if !new.is_empty() {
+            let name = message::object_name(&request.kind.kind, meta);
+            return Verdict::reject(message::host_path_patches(&name, &new), Vec::new());
+        }
+    }
     let catalog = settings.catalog();
     let unreadable =
         |message| Verdict::reject(format!("cannot read the request: {message}"), Vec::new());

@@ -128,6 +128,33 @@ impl PodSpecAt {
         Ok(())
     }
 
+    /// The `podSpecPatch` strings of a workflow that can add a hostPath volume, by where they
+    /// are (`spec.templates[0].podSpecPatch`), with their text. Argo merges them into each Pod
+    /// after admission, and reads their keys case-insensitively (Go's encoding/json), so any
+    /// spelling of `hostPath`, and any escape that could spell it, counts.
+    pub fn host_path_patches<'b>(&self, object: &'b KubeObject) -> Vec<(String, &'b str)> {
+        let Some(spec) = self.select(object).filter(|_| self.is_workflow()) else {
+            return Vec::new();
+        };
+        let base = self.path();
+        let mut parts = vec![(base.clone(), spec)];
+        if let Some(defaults) = spec.template_defaults.as_deref() {
+            parts.push((format!("{base}.templateDefaults"), defaults));
+        }
+        for (i, template) in spec.templates.iter().flatten().enumerate() {
+            parts.push((format!("{base}.templates[{i}]"), template));
+        }
+        parts
+            .into_iter()
+            .filter_map(|(path, part)| {
+                let patch = part.pod_spec_patch.as_deref()?;
+                let can_add =
+                    patch.contains('\\') || patch.to_ascii_lowercase().contains("hostpath");
+                can_add.then(|| (format!("{path}.podSpecPatch"), patch))
+            })
+            .collect()
+    }
+
     /// The place as object keys.
     pub fn keys(&self) -> &'static [&'static str] {
         match self {
@@ -297,6 +324,31 @@ mod tests {
         let not_a_pod = read(r#"{"spec":{"template":{"spec":{"volumes":[]}}}}"#);
         assert_eq!(discover(&not_a_pod), None);
         assert_eq!(discover(&read("{}")), None);
+    }
+
+    #[test]
+    fn pod_spec_patches_that_can_add_a_host_path() {
+        let text = r#"{"spec":{"workflowSpec":{"podSpecPatch":"{\"containers\":[]}",
+            "templateDefaults":{"podSpecPatch":"volumes: [{name: x, hostpath: {path: /}}]"},
+            "templates":[{"podSpecPatch":"{\"volumes\":[{\"host\\u0050ath\":{}}]}"},{}]}}}"#;
+        let object: KubeObject = serde_json::from_str(text).unwrap();
+        let paths: Vec<String> = PodSpecAt::CronWorkflow
+            .host_path_patches(&object)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.workflowSpec.templateDefaults.podSpecPatch",
+                "spec.workflowSpec.templates[0].podSpecPatch"
+            ]
+        );
+        assert!(
+            PodSpecAt::SpecTemplate
+                .host_path_patches(&object)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -81,6 +81,22 @@ pub fn exempted_audit(volume: &VolumeExposure, reason: &str) -> String {
     format!("{}: {}", shown(volume.volume), shown(reason))
 }
 
+/// A rejection of `podSpecPatch` strings that can add a hostPath volume (`paths`).
+pub fn host_path_patches(name: &str, paths: &[String]) -> String {
+    let mut out = format!(
+        "{name} has a podSpecPatch that can add a hostPath volume, which this policy cannot \
+         judge (Argo merges it into each Pod after admission):"
+    );
+    for path in paths {
+        let _ = write!(
+            out,
+            "\n- {path}. Fix: declare hostPath volumes in spec.volumes or the template's \
+             volumes, where they are checked, and keep podSpecPatch for other fields."
+        );
+    }
+    out
+}
+
 /// A rejection: a heading, then one line per volume.
 pub fn rejection(heading: &str, volumes: &[VolumeExposure], persistent_volume: bool) -> String {
     let mut out = heading.to_string();

@@ -213,6 +213,9 @@ pub struct Spec<'a> {
     /// Argo Workflows: fields every template inherits.
     #[serde(default, borrow)]
     pub template_defaults: Option<Box<Spec<'a>>>,
+    /// Argo Workflows: a patch merged into each Pod (JSON or YAML in a string).
+    #[serde(default, borrow)]
+    pub pod_spec_patch: Option<Str<'a>>,
     /// Argo CronWorkflow: the spec of the Workflows it creates.
     #[serde(default, borrow)]
     pub workflow_spec: Option<Box<Spec<'a>>>,
