@@ -27,6 +27,8 @@ setup() {
   [ "$status" -eq 0 ]
   count="$(ls "$ROOT"/e2e-tests/fixtures/*.json | wc -l)"
   [[ "$output" == *"browser: $count of $count fixtures as expected"* ]]
+  # The size of the browser build and the time of evaluate, in the run's output.
+  echo "# ${lines[-1]}; dsp_web_bg.wasm $(wc -c < "$ROOT/playground/dist/pkg/dsp_web_bg.wasm") bytes" >&3
 }
 
 @test "browser: the page shows the verdict as kubectl would, then the diff in mutate mode" {
