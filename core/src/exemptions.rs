@@ -2,7 +2,7 @@
 //! for which images and volumes.
 
 use crate::exposures::{ContainerRef, Finding, VolumeExposure};
-use crate::host_path::HostPath;
+use crate::host_path::{HostPath, through_var_links};
 use crate::settings::wildcard_match;
 use serde::Deserialize;
 
@@ -65,9 +65,7 @@ impl Exemption {
             );
         }
         for (i, path) in self.host_paths.iter().flatten().enumerate() {
-            let absolute =
-                path.starts_with('/') || matches!(HostPath::parse(path), HostPath::Pipe(_));
-            if !absolute {
+            if !HostPath::is_absolute(path) {
                 return problem(
                     format!("hostPaths[{i}]"),
                     &format!(
@@ -117,17 +115,13 @@ impl Exemption {
 /// `/var/lock` -> `/run/lock`, the links every distribution has. procfs links are not followed:
 /// a rule for a socket does not admit a process's whole root filesystem.
 fn same_place(a: &HostPath, b: &HostPath) -> bool {
-    fn physical<'p>(components: &[&'p str]) -> Vec<&'p str> {
-        let (link, rest): (&[&str], _) = match components {
-            ["var", "run", rest @ ..] => (&["run"], rest),
-            ["var", "lock", rest @ ..] => (&["run", "lock"], rest),
-            _ => (&[], components),
-        };
-        link.iter().chain(rest).copied().collect()
+    fn physical<'p>(components: &[&'p str]) -> impl Iterator<Item = &'p str> {
+        let (link, rest) = through_var_links(components);
+        link.iter().chain(rest).copied()
     }
     match (a, b) {
         (HostPath::Pipe(a), HostPath::Pipe(b)) => a == b,
-        (HostPath::Unix(a), HostPath::Unix(b)) => physical(a) == physical(b),
+        (HostPath::Unix(a), HostPath::Unix(b)) => physical(a).eq(physical(b)),
         _ => false,
     }
 }

@@ -27,6 +27,11 @@ impl<'a> HostPath<'a> {
         }
     }
 
+    /// True for a path the kubelet reads as absolute: `/...`, or a Windows named pipe.
+    pub fn is_absolute(raw: &str) -> bool {
+        raw.starts_with('/') || pipe_name(raw).is_some()
+    }
+
     /// Every reading of a hostPath, the primary one first, without repeats.
     pub fn readings(raw: &'a str) -> Vec<HostPath<'a>> {
         readings(raw, None)
@@ -107,13 +112,22 @@ fn resolve<'a>(segments: impl Iterator<Item = &'a str>, resolution: Resolution) 
 }
 
 fn follow_links(components: &mut Vec<&str>) {
-    match components.as_slice() {
-        ["var", "run"] => {
-            components.remove(0);
-        }
-        ["var", "lock"] => components[0] = "run",
-        whole if procfs_root_link(whole) == Some(whole.len()) => components.clear(),
+    match through_var_links(components) {
+        (link, []) if !link.is_empty() => *components = link.to_vec(),
+        _ if procfs_root_link(components) == Some(components.len()) => components.clear(),
         _ => {}
+    }
+}
+
+/// A path through the links every distribution has, `/var/run` -> `/run` and `/var/lock` ->
+/// `/run/lock`: the link's target (empty when the path starts with neither) and the rest.
+pub(crate) fn through_var_links<'c, 'a>(
+    components: &'c [&'a str],
+) -> (&'static [&'static str], &'c [&'a str]) {
+    match components {
+        ["var", "run", rest @ ..] => (&["run"], rest),
+        ["var", "lock", rest @ ..] => (&["run", "lock"], rest),
+        _ => (&[], components),
     }
 }
 

@@ -33,6 +33,24 @@ pub enum PodSpecAt {
     CronWorkflow,
 }
 
+/// What a part of a workflow is, as a path suffix after the workflow spec's own path.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Spec,
+    TemplateDefaults,
+    Template(usize),
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Spec => Ok(()),
+            Part::TemplateDefaults => f.write_str(".templateDefaults"),
+            Part::Template(i) => write!(f, ".templates[{i}]"),
+        }
+    }
+}
+
 /// The target of a kind, or `None` for kinds the policy does not know (see [`discover`]).
 pub fn target(group: &str, kind: &str) -> Option<Target> {
     let at = match (group, kind) {
@@ -90,13 +108,31 @@ impl PodSpecAt {
     /// the volumes of every part (Argo gives each template the workflow's volumes; across
     /// templates this over-approximates, which fails closed).
     pub fn parts<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Vec<&'b Spec<'x>> {
+        self.named_parts(object)
+            .into_iter()
+            .map(|(_, part)| part)
+            .collect()
+    }
+
+    /// [`PodSpecAt::parts`], each with what it is in the object.
+    fn named_parts<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Vec<(Part, &'b Spec<'x>)> {
         let Some(spec) = self.select(object) else {
             return Vec::new();
         };
-        let mut parts = vec![spec];
+        let mut parts = vec![(Part::Spec, spec)];
         if self.is_workflow() {
-            parts.extend(spec.template_defaults.as_deref());
-            parts.extend(spec.templates.iter().flatten());
+            parts.extend(
+                spec.template_defaults
+                    .as_deref()
+                    .map(|defaults| (Part::TemplateDefaults, defaults)),
+            );
+            parts.extend(
+                spec.templates
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, template)| (Part::Template(i), template)),
+            );
         }
         parts
     }
@@ -133,24 +169,16 @@ impl PodSpecAt {
     /// after admission, and reads their keys case-insensitively (Go's encoding/json), so any
     /// spelling of `hostPath`, and any escape that could spell it, counts.
     pub fn host_path_patches<'b>(&self, object: &'b KubeObject) -> Vec<(String, &'b str)> {
-        let Some(spec) = self.select(object).filter(|_| self.is_workflow()) else {
+        if !self.is_workflow() {
             return Vec::new();
-        };
-        let base = self.path();
-        let mut parts = vec![(base.clone(), spec)];
-        if let Some(defaults) = spec.template_defaults.as_deref() {
-            parts.push((format!("{base}.templateDefaults"), defaults));
         }
-        for (i, template) in spec.templates.iter().flatten().enumerate() {
-            parts.push((format!("{base}.templates[{i}]"), template));
-        }
-        parts
+        self.named_parts(object)
             .into_iter()
-            .filter_map(|(path, part)| {
-                let patch = part.pod_spec_patch.as_deref()?;
+            .filter_map(|(part, spec)| {
+                let patch = spec.pod_spec_patch.as_deref()?;
                 let can_add =
                     patch.contains('\\') || patch.to_ascii_lowercase().contains("hostpath");
-                can_add.then(|| (format!("{path}.podSpecPatch"), patch))
+                can_add.then(|| (format!("{}{part}.podSpecPatch", self.path()), patch))
             })
             .collect()
     }

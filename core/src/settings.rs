@@ -91,9 +91,7 @@ impl Settings {
             );
         }
         for (i, path) in self.extra_socket_paths.iter().enumerate() {
-            let absolute =
-                path.starts_with('/') || matches!(HostPath::parse(path), HostPath::Pipe(_));
-            if !absolute {
+            if !HostPath::is_absolute(path) {
                 return Err(format!(
                     "extraSocketPaths[{i}]: {path:?} is not an absolute host path; \
                      write /path/to/runtime.sock or \\\\.\\pipe\\NAME"

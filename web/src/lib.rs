@@ -48,20 +48,11 @@ pub fn evaluate(request_json: &str, settings_json: &str) -> String {
     answer.to_string()
 }
 
+/// One AdmissionRequest or AdmissionReview, JSON or YAML.
 fn read_document(text: &str) -> Result<Value, Value> {
-    match scan::read_objects("input", text) {
-        Ok(objects) if objects.len() == 1 => Ok(objects.into_iter().next().unwrap().object),
-        Ok(objects) => Err(error(
-            "bad-input",
-            format!(
-                "expected one AdmissionRequest or AdmissionReview, found {} documents",
-                objects.len()
-            ),
-        )),
-        Err(message) => serde_json::from_str(text)
-            .or_else(|_| scan::yaml_document(text))
-            .map_err(|_| error("bad-input", message)),
-    }
+    serde_json::from_str(text)
+        .or_else(|_| scan::yaml_document(text))
+        .map_err(|message| error("bad-input", format!("not JSON or YAML: {message}")))
 }
 
 /// `scan(manifests, settingsJson)`: the report of `dsp scan --output json` for YAML or JSON
