@@ -2,7 +2,7 @@
 //! which mounts (with or without subPath) and in which containers.
 
 use crate::host_path::HostPath;
-use crate::request::{Container, ContainerError, Spec, Str, VolumeMount};
+use crate::request::{Container, ContainerError, Spec, Str, VolumeMount, VolumeNames};
 use crate::sockets::{Exposure, SocketCatalog};
 use std::collections::BTreeMap;
 
@@ -115,7 +115,8 @@ pub fn scan_pod_spec<'a, 's>(
             });
         }
     }
-    for (container, kind) in containers(parts)? {
+    let names = VolumeNames::new(by_name.keys().copied());
+    for (container, kind) in containers(parts, &names)? {
         let me = ContainerRef {
             name: &container.name,
             kind,
@@ -197,14 +198,16 @@ fn non_empty<'b>(value: &'b Option<Str<'_>>) -> Option<&'b str> {
     value.as_deref().filter(|s| !s.is_empty())
 }
 
-/// Every container of the parts with its kind, in spec order.
+/// Every container of the parts that may mount one of `volumes`, with its kind, in spec order.
 fn containers<'b, 'x>(
     parts: &[&'b Spec<'x>],
+    volumes: &VolumeNames,
 ) -> Result<Vec<(&'b Container<'x>, ContainerKind)>, &'b ContainerError<'x>> {
     let mut all = Vec::new();
     for spec in parts {
-        for (list, kind) in spec.container_lists()?.iter().zip(ContainerKind::ALL) {
-            all.extend(list.iter().map(|c| (c, kind)));
+        let lists = spec.container_lists(Some(volumes))?;
+        for (list, kind) in lists.into_iter().zip(ContainerKind::ALL) {
+            all.extend(list.into_iter().map(|c| (c, kind)));
         }
     }
     Ok(all)

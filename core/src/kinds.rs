@@ -85,11 +85,11 @@ pub fn discover(object: &KubeObject) -> Option<PodSpecAt> {
 impl PodSpecAt {
     /// The pod spec of `object`, if it has one (for a workflow, the workflow spec).
     pub fn select<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Option<&'b Spec<'x>> {
-        let spec = object.spec.as_ref();
+        let spec = object.spec.as_deref();
         match self {
             PodSpecAt::Spec | PodSpecAt::RevisionSpec | PodSpecAt::Workflow => spec,
-            PodSpecAt::Template => object.template.as_ref()?.spec.as_ref(),
-            PodSpecAt::SpecTemplate => spec?.template.as_ref()?.spec.as_ref(),
+            PodSpecAt::Template => object.template.as_ref()?.spec.as_deref(),
+            PodSpecAt::SpecTemplate => spec?.template.as_ref()?.spec.as_deref(),
             PodSpecAt::JobTemplate => spec?
                 .job_template
                 .as_ref()?
@@ -98,7 +98,7 @@ impl PodSpecAt {
                 .template
                 .as_ref()?
                 .spec
-                .as_ref(),
+                .as_deref(),
             PodSpecAt::CronWorkflow => spec?.workflow_spec.as_deref(),
         }
     }
@@ -337,7 +337,7 @@ mod tests {
         )
         .unwrap();
         let spec = PodSpecAt::JobTemplate.select(&object).unwrap();
-        assert_eq!(spec.container_lists().unwrap()[0][0].name, "c");
+        assert_eq!(spec.container_lists(None).unwrap()[0][0].name, "c");
         assert!(PodSpecAt::SpecTemplate.select(&object).is_none());
         assert_eq!(discover(&object), Some(PodSpecAt::JobTemplate));
     }
@@ -389,7 +389,7 @@ mod tests {
         let parts = PodSpecAt::CronWorkflow.parts(&object);
         assert_eq!(parts.len(), 4);
         let names = |part: &Spec| -> Vec<Vec<String>> {
-            part.container_lists()
+            part.container_lists(None)
                 .unwrap()
                 .iter()
                 .map(|list| {

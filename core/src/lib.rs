@@ -12,6 +12,7 @@
 mod decision;
 mod exemptions;
 mod exposures;
+mod fields;
 mod host_path;
 mod json_path;
 mod kinds;

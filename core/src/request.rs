@@ -7,10 +7,11 @@
 //! struct serves every kind: each kind's pod spec sits at a different place (see `kinds`), and
 //! fields a kind does not have are simply absent.
 
+use crate::fields::{self, Fields, Text};
 use crate::json_path;
 use crate::settings::Settings;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{IgnoredAny, MapAccess};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -92,10 +93,12 @@ pub struct AdmissionRequest<'a> {
     /// Empty for a cluster-scoped object.
     #[serde(default, borrow)]
     namespace: Str<'a>,
+    // Boxed, as are the specs below: a serde visitor returns what it builds by value through
+    // several calls, and moving these large structs cost more than reading small requests.
     #[serde(default, borrow)]
-    pub object: Option<KubeObject<'a>>,
+    pub object: Option<Box<KubeObject<'a>>>,
     #[serde(default, borrow)]
-    pub old_object: Option<KubeObject<'a>>,
+    pub old_object: Option<Box<KubeObject<'a>>>,
 }
 
 impl AdmissionRequest<'_> {
@@ -125,10 +128,10 @@ pub struct KubeObject<'a> {
     #[serde(default, borrow)]
     pub metadata: Option<ObjectMeta<'a>>,
     #[serde(default, borrow)]
-    pub spec: Option<Spec<'a>>,
+    pub spec: Option<Box<Spec<'a>>>,
     /// PodTemplate keeps its template at the top level.
     #[serde(default, borrow)]
-    pub template: Option<PodTemplateSpec<'a>>,
+    pub template: Option<Box<PodTemplateSpec<'a>>>,
 }
 
 impl<'a> KubeObject<'a> {
@@ -184,21 +187,22 @@ pub struct OwnerReference<'a> {
 /// workflow spec and templates of Argo Workflows (whose templates hold a `container`, a
 /// `script`, `sidecars` and a `containerSet` instead of a pod spec's lists).
 ///
-/// The container lists are kept as the raw JSON they were written as (checked as JSON and
-/// skipped, like `IgnoredAny`, in the single pass over the request) and read only when a
-/// hostPath volume makes them matter: the engine hands objects over with their keys sorted, so
-/// `containers` arrives before `volumes`, and almost every Pod has no hostPath volume at all.
+/// Each container is kept as the raw JSON it was written as (checked as JSON and skipped, like
+/// `IgnoredAny`, in the single pass over the request) and read only when it may mount a
+/// hostPath volume (see [`RawContainer`]): the engine hands objects over with their keys
+/// sorted, so `containers` arrives before `volumes`, almost every Pod has no hostPath volume at
+/// all, and in the others few containers mount one.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Spec<'a> {
     #[serde(default, borrow)]
     pub volumes: Option<Vec<Volume<'a>>>,
     #[serde(default, borrow)]
-    containers: Option<&'a RawValue>,
+    containers: Option<Vec<RawContainer<'a>>>,
     #[serde(default, borrow)]
-    init_containers: Option<&'a RawValue>,
+    init_containers: Option<Vec<RawContainer<'a>>>,
     #[serde(default, borrow)]
-    ephemeral_containers: Option<&'a RawValue>,
+    ephemeral_containers: Option<Vec<RawContainer<'a>>>,
     #[serde(default, borrow)]
     container: Option<&'a RawValue>,
     #[serde(default, borrow)]
@@ -228,34 +232,116 @@ pub struct Spec<'a> {
     /// A PersistentVolume's `local` source.
     #[serde(default, borrow)]
     pub local: Option<HostPathSource<'a>>,
+    /// The containers of an Argo template's `container`, `script`, `sidecars` and
+    /// `containerSet`, read on first use.
     #[serde(skip)]
-    read: OnceCell<Result<[Vec<Container<'a>>; 3], ContainerError<'a>>>,
+    argo_containers: OnceCell<Result<Vec<Container<'a>>, ContainerError<'a>>>,
 }
 
-/// A container list that is not what a PodSpec holds: the raw list and the parse error, which
-/// [`ContainerError::locate`] turns into a message that names the field.
+/// A container, or a container list, that is not what a PodSpec holds: the raw JSON and the
+/// parse error, which [`ContainerError::locate`] turns into a message that names the field.
 #[derive(Debug)]
 pub struct ContainerError<'a> {
-    list: &'a RawValue,
+    raw: &'a RawValue,
     error: serde_json::Error,
 }
 
 impl ContainerError<'_> {
     /// The message, located in `payload` (the bytes the request was read from).
     pub fn locate(&self, payload: &[u8]) -> String {
-        json_path::describe_within(payload, self.list.get(), &self.error)
+        json_path::describe_within(payload, self.raw.get(), &self.error)
     }
 }
 
+/// A container as the raw JSON it was written as, read on first use.
+#[derive(Debug)]
+pub struct RawContainer<'a> {
+    raw: &'a RawValue,
+    read: OnceCell<Result<Container<'a>, ContainerError<'a>>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawContainer<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(RawContainer {
+            raw: <&RawValue>::deserialize(deserializer)?,
+            read: OnceCell::new(),
+        })
+    }
+}
+
+impl<'a> RawContainer<'a> {
+    /// False only if the container cannot mount any of `volumes`: a mount names its volume
+    /// with a JSON string, and in JSON without escapes a string equal to `name` is written
+    /// `"name"`, so a container whose JSON has neither an escape nor `"name"` does not
+    /// mount `name`.
+    fn may_mount(&self, volumes: &VolumeNames) -> bool {
+        let text = self.raw.get();
+        text.contains('\\')
+            || volumes
+                .quoted
+                .iter()
+                .any(|name| text.contains(name.as_str()))
+    }
+
+    fn read(&self) -> Result<&Container<'a>, &ContainerError<'a>> {
+        self.read.get_or_init(|| deserialize(self.raw)).as_ref()
+    }
+}
+
+/// The names of the volumes a scan looks for, quoted as JSON strings: see
+/// [`RawContainer::may_mount`].
+#[derive(Debug)]
+pub struct VolumeNames {
+    quoted: Vec<String>,
+}
+
+impl VolumeNames {
+    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
+        VolumeNames {
+            quoted: names
+                .into_iter()
+                .map(|name| format!("\"{name}\""))
+                .collect(),
+        }
+    }
+}
+
+/// The containers of a spec, by kind.
+pub type ContainerLists<'s, 'a> = [Vec<&'s Container<'a>>; 3];
+
 impl<'a> Spec<'a> {
-    /// The containers, init containers and ephemeral containers, read on first use. An Argo
-    /// template's `container`, `script`, `sidecars` and `containerSet` containers count as
-    /// containers; its unnamed `container` or `script` is `main`, as Argo names it, and the
-    /// mounts of a `containerSet` apply to each of its containers.
-    pub fn container_lists(&self) -> Result<&[Vec<Container<'a>>; 3], &ContainerError<'a>> {
-        self.read
+    /// The containers, init containers and ephemeral containers that may mount one of
+    /// `volumes` (every one for `None`), read on first use. An Argo template's `container`,
+    /// `script`, `sidecars` and `containerSet` containers count as containers; its unnamed
+    /// `container` or `script` is `main`, as Argo names it, and the mounts of a `containerSet`
+    /// apply to each of its containers.
+    pub fn container_lists(
+        &self,
+        volumes: Option<&VolumeNames>,
+    ) -> Result<ContainerLists<'_, 'a>, &ContainerError<'a>> {
+        fn read<'s, 'a>(
+            list: &'s Option<Vec<RawContainer<'a>>>,
+            volumes: Option<&VolumeNames>,
+        ) -> Result<Vec<&'s Container<'a>>, &'s ContainerError<'a>> {
+            list.iter()
+                .flatten()
+                .filter(|container| volumes.is_none_or(|volumes| container.may_mount(volumes)))
+                .map(RawContainer::read)
+                .collect()
+        }
+        let mut containers = read(&self.containers, volumes)?;
+        containers.extend(self.argo_containers()?);
+        Ok([
+            containers,
+            read(&self.init_containers, volumes)?,
+            read(&self.ephemeral_containers, volumes)?,
+        ])
+    }
+
+    fn argo_containers(&self) -> Result<&[Container<'a>], &ContainerError<'a>> {
+        self.argo_containers
             .get_or_init(|| {
-                let mut containers = read_list(self.containers)?;
+                let mut containers = Vec::new();
                 for single in [self.container, self.script].into_iter().flatten() {
                     let mut container: Container = deserialize(single)?;
                     if container.name.is_empty() {
@@ -263,7 +349,10 @@ impl<'a> Spec<'a> {
                     }
                     containers.push(container);
                 }
-                containers.extend(read_list(self.sidecars)?);
+                if let Some(sidecars) = self.sidecars {
+                    let sidecars: Option<Vec<Container>> = deserialize(sidecars)?;
+                    containers.extend(sidecars.unwrap_or_default());
+                }
                 if let Some(set) = self.container_set {
                     let set: Option<ContainerSet> = deserialize(set)?;
                     if let Some(set) = set {
@@ -277,13 +366,9 @@ impl<'a> Spec<'a> {
                         }
                     }
                 }
-                Ok([
-                    containers,
-                    read_list(self.init_containers)?,
-                    read_list(self.ephemeral_containers)?,
-                ])
+                Ok(containers)
             })
-            .as_ref()
+            .as_deref()
     }
 
     /// True when the spec lists containers: what makes a `template.spec` of a kind the policy
@@ -294,14 +379,7 @@ impl<'a> Spec<'a> {
 }
 
 fn deserialize<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ContainerError<'a>> {
-    T::deserialize(raw).map_err(|error| ContainerError { list: raw, error })
-}
-
-fn read_list<'a>(list: Option<&'a RawValue>) -> Result<Vec<Container<'a>>, ContainerError<'a>> {
-    match list {
-        None => Ok(Vec::new()),
-        Some(list) => deserialize::<Option<Vec<Container>>>(list).map(Option::unwrap_or_default),
-    }
+    T::deserialize(raw).map_err(|error| ContainerError { raw, error })
 }
 
 /// An Argo `containerSet`: containers that share the set's mounts.
@@ -317,13 +395,13 @@ struct ContainerSet<'a> {
 #[derive(Debug, Deserialize)]
 pub struct PodTemplateSpec<'a> {
     #[serde(default, borrow)]
-    pub spec: Option<Spec<'a>>,
+    pub spec: Option<Box<Spec<'a>>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct JobTemplateSpec<'a> {
     #[serde(default, borrow)]
-    pub spec: Option<Spec<'a>>,
+    pub spec: Option<Box<Spec<'a>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,26 +419,57 @@ pub struct HostPathSource<'a> {
     pub path: Str<'a>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A container: only its name, image and mounts are read.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Container<'a> {
-    #[serde(default, borrow)]
     pub name: Str<'a>,
-    #[serde(default, borrow)]
     pub image: Option<Str<'a>>,
-    #[serde(default, borrow)]
     pub volume_mounts: Option<Vec<VolumeMount<'a>>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct VolumeMount<'a> {
-    #[serde(default, borrow)]
     pub name: Str<'a>,
-    #[serde(default, borrow)]
     pub sub_path: Option<Str<'a>>,
-    #[serde(default, borrow)]
     pub sub_path_expr: Option<Str<'a>>,
+}
+
+impl<'de: 'a, 'a> Fields<'de> for Container<'a> {
+    const EXPECTING: &'static str = "a container";
+    const NAMES: &'static [&'static str] = &["name", "image", "volumeMounts"];
+    fn read<A: MapAccess<'de>>(&mut self, field: usize, map: &mut A) -> Result<(), A::Error> {
+        match field {
+            0 => self.name = map.next_value::<Text>()?.0,
+            1 => self.image = map.next_value::<Option<Text>>()?.map(|text| text.0),
+            _ => self.volume_mounts = map.next_value()?,
+        }
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Container<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        fields::read(deserializer)
+    }
+}
+
+impl<'de: 'a, 'a> Fields<'de> for VolumeMount<'a> {
+    const EXPECTING: &'static str = "a volume mount";
+    const NAMES: &'static [&'static str] = &["name", "subPath", "subPathExpr"];
+    fn read<A: MapAccess<'de>>(&mut self, field: usize, map: &mut A) -> Result<(), A::Error> {
+        match field {
+            0 => self.name = map.next_value::<Text>()?.0,
+            1 => self.sub_path = map.next_value::<Option<Text>>()?.map(|text| text.0),
+            _ => self.sub_path_expr = map.next_value::<Option<Text>>()?.map(|text| text.0),
+        }
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for VolumeMount<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        fields::read(deserializer)
+    }
 }
 
 #[cfg(test)]
@@ -388,7 +497,7 @@ mod tests {
             "/x"
         );
         assert_eq!(
-            spec.container_lists().unwrap()[0][0]
+            spec.container_lists(None).unwrap()[0][0]
                 .volume_mounts
                 .as_ref()
                 .unwrap()[0]
@@ -406,7 +515,7 @@ mod tests {
             r#"{"volumes":[],"initContainers":[{"name":"i"}],"containers":[{"name":"a"}]}"#,
         ] {
             let spec: Spec = serde_json::from_str(text).unwrap();
-            let [containers, init, ephemeral] = spec.container_lists().unwrap();
+            let [containers, init, ephemeral] = spec.container_lists(None).unwrap();
             assert_eq!(containers[0].name, "a");
             assert_eq!(init[0].name, "i");
             assert!(ephemeral.is_empty());
@@ -417,7 +526,12 @@ mod tests {
     fn a_container_list_of_the_wrong_shape_is_located_when_read() {
         let raw = br#"{"spec":{"containers":[{"name":"a","volumeMounts":{"x":1}}],"volumes":[]}}"#;
         let object: KubeObject = serde_json::from_slice(raw).unwrap();
-        let error = object.spec.as_ref().unwrap().container_lists().unwrap_err();
+        let error = object
+            .spec
+            .as_ref()
+            .unwrap()
+            .container_lists(None)
+            .unwrap_err();
         assert_eq!(
             error.locate(raw),
             "spec.containers[0].volumeMounts: invalid type: map, expected a sequence"
@@ -469,5 +583,106 @@ mod tests {
             matches!(&error, ReadError::Request(e) if e.contains("EOF")),
             "{error}"
         );
+    }
+
+    mod may_mount {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        const NAMES: &[&str] = &[
+            "a",
+            "dockersock",
+            "docker-sock",
+            "é",
+            "q\"uote",
+            "back\\slash",
+        ];
+
+        /// JSON text for `value`, with each character of its strings written as a `\u` escape
+        /// when the next flag of `escapes` (cycled) is set.
+        fn written(value: &Value, escapes: &[bool], at: &mut usize, out: &mut String) {
+            let string = |text: &str, at: &mut usize, out: &mut String| {
+                out.push('"');
+                for c in text.chars() {
+                    let escape = !escapes.is_empty() && escapes[*at % escapes.len()];
+                    *at += 1;
+                    if escape || c == '"' || c == '\\' {
+                        let mut units = [0u16; 2];
+                        for unit in c.encode_utf16(&mut units) {
+                            out.push_str(&format!("\\u{unit:04x}"));
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out.push('"');
+            };
+            match value {
+                Value::String(text) => string(text, at, out),
+                Value::Array(items) => {
+                    out.push('[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        written(item, escapes, at, out);
+                    }
+                    out.push(']');
+                }
+                Value::Object(fields) => {
+                    out.push('{');
+                    for (i, (key, item)) in fields.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        string(key, at, out);
+                        out.push(':');
+                        written(item, escapes, at, out);
+                    }
+                    out.push('}');
+                }
+                other => out.push_str(&other.to_string()),
+            }
+        }
+
+        fn container() -> impl Strategy<Value = Value> {
+            let name = || prop::sample::select(NAMES);
+            (
+                name(),
+                prop::collection::vec((name(), prop::option::of(name())), 0..3),
+                prop::collection::vec((name(), name()), 0..3),
+            )
+                .prop_map(|(container, mounts, env)| {
+                    json!({
+                        "name": container,
+                        "env": env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+                        "volumeMounts": mounts.iter().map(|(volume, sub_path)| {
+                            json!({"name": volume, "mountPath": "/m", "subPath": sub_path})
+                        }).collect::<Vec<_>>(),
+                    })
+                })
+        }
+
+        proptest! {
+            /// A container is skipped only if it cannot mount the volume, however its JSON is
+            /// escaped; and it is skipped whenever its JSON has no escape and no such string.
+            #[test]
+            fn skips_only_containers_that_cannot_mount(
+                value in container(),
+                escapes in prop::collection::vec(prop::bool::weighted(0.05), 0..40),
+                volume in prop::sample::select(NAMES),
+            ) {
+                let mut text = String::new();
+                written(&value, &escapes, &mut 0, &mut text);
+                let raw: &RawValue = serde_json::from_str(&text).unwrap();
+                let container = RawContainer { raw, read: OnceCell::new() };
+                let mounts = container.read().unwrap().volume_mounts.iter().flatten().any(|m| m.name == volume);
+                let may = container.may_mount(&VolumeNames::new([volume]));
+                prop_assert!(may || !mounts, "{text} mounts {volume} but was skipped");
+                let plain = !text.contains('\\') && !text.contains(&format!("\"{volume}\""));
+                prop_assert_eq!(may, !plain, "{}", text);
+            }
+        }
     }
 }
