@@ -300,10 +300,6 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
         Err(message) => return unreadable(message),
     };
     let persistent_volume = target == Target::PersistentVolume;
-    let mut name = message::object_name(&request.kind.kind, meta);
-    if let (true, Target::PodSpec(at)) = (discovered, target) {
-        name = message::discovered(&name, &at.path());
-    }
     let mut warnings: Vec<String> = judged
         .warned
         .iter()
@@ -322,6 +318,10 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
         .collect();
     if judged.violations.is_empty() {
         return Verdict::Accept { warnings, exempted };
+    }
+    let mut name = message::object_name(&request.kind.kind, meta);
+    if let (true, Target::PodSpec(at)) = (discovered, target) {
+        name = message::discovered(&name, &at.path());
     }
 
     let identity = match target {

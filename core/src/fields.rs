@@ -1,10 +1,11 @@
-//! Reads the few fields the policy needs from the objects that hold most of a request's bytes:
-//! containers and their mounts.
+//! Reads the few fields the policy needs from each object of the request.
 //!
-//! A derived `Deserialize` reads every key of every container as UTF-8 text before matching it,
-//! which costs more than skipping the values it does not need. [`read`] compares keys as bytes
-//! (serde_json hands them over unchecked: the engine has parsed this JSON already) and skips
-//! the other values exactly as a derived struct does; like one, it refuses a field given twice.
+//! A derived `Deserialize` reads every key as UTF-8 text before matching it, and for a small
+//! request that cost more than skipping the values the policy does not need. [`read`] compares
+//! keys as bytes (serde_json hands them over unchecked: the engine has parsed this JSON
+//! already) and skips the other values exactly as a derived struct does; like one, it refuses
+//! a field given twice and reports a missing required one. [`object_fields!`] declares the keys
+//! of a struct and how each is read.
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::borrow::Cow;
@@ -17,6 +18,8 @@ pub(crate) trait Fields<'de>: Default {
     const EXPECTING: &'static str;
     /// The fields it reads; any other is skipped.
     const NAMES: &'static [&'static str];
+    /// The fields that must be there.
+    const REQUIRED: &'static [&'static str] = &[];
     /// Reads the value of `NAMES[field]`.
     fn read<A: MapAccess<'de>>(&mut self, field: usize, map: &mut A) -> Result<(), A::Error>;
 }
@@ -39,14 +42,15 @@ impl<'de, T: Fields<'de>> Visitor<'de> for ObjectVisitor<T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
         let mut object = T::default();
-        let mut seen = 0u32;
+        let mut seen = 0u64;
         while let Some(field) = map.next_key_seed(Key(T::NAMES))? {
+            let bit = |field: usize| 1u64.checked_shl(field as u32).unwrap_or(0);
             match field {
-                Some(field) if seen & (1 << field) != 0 => {
+                Some(field) if seen & bit(field) != 0 => {
                     return Err(de::Error::duplicate_field(T::NAMES[field]));
                 }
                 Some(field) => {
-                    seen |= 1 << field;
+                    seen |= bit(field);
                     object.read(field, &mut map)?;
                 }
                 None => {
@@ -54,8 +58,73 @@ impl<'de, T: Fields<'de>> Visitor<'de> for ObjectVisitor<T> {
                 }
             }
         }
+        for required in T::REQUIRED {
+            let field = T::NAMES.iter().position(|name| name == required);
+            if field.is_none_or(|field| seen & 1u64.checked_shl(field as u32).unwrap_or(0) == 0) {
+                return Err(de::Error::missing_field(required));
+            }
+        }
         Ok(object)
     }
+}
+
+/// Implements [`Fields`] and `Deserialize` for a struct with a lifetime `'a`: each JSON key,
+/// the field it fills and its reader ([`text`], [`optional_text`] or [`value`]).
+macro_rules! object_fields {
+    (
+        $type:ident, $expecting:literal,
+        { $($key:literal => $field:ident: $reader:ident),+ $(,)? }
+        $(, required: [$($required:literal),+])?
+    ) => {
+        impl<'de: 'a, 'a> $crate::fields::Fields<'de> for $type<'a> {
+            const EXPECTING: &'static str = $expecting;
+            const NAMES: &'static [&'static str] = &[$($key),+];
+            $(const REQUIRED: &'static [&'static str] = &[$($required),+];)?
+
+            fn read<A: serde::de::MapAccess<'de>>(
+                &mut self,
+                field: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                const { assert!(Self::NAMES.len() <= 64) };
+                type Read<T, A, E> = fn(&mut T, &mut A) -> Result<(), E>;
+                let readers: &[Read<Self, A, A::Error>] = &[$(|object, map| {
+                    object.$field = $crate::fields::$reader(map)?;
+                    Ok(())
+                }),+];
+                match readers.get(field) {
+                    Some(read) => read(self, map),
+                    None => map.next_value::<serde::de::IgnoredAny>().map(drop),
+                }
+            }
+        }
+
+        impl<'de: 'a, 'a> serde::Deserialize<'de> for $type<'a> {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $crate::fields::read(deserializer)
+            }
+        }
+    };
+}
+pub(crate) use object_fields;
+
+/// A string, borrowed from the request unless it had escapes to decode.
+pub(crate) fn text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Cow<'de, str>, A::Error> {
+    Ok(map.next_value::<Text>()?.0)
+}
+
+/// A string or `null`.
+pub(crate) fn optional_text<'de, A: MapAccess<'de>>(
+    map: &mut A,
+) -> Result<Option<Cow<'de, str>>, A::Error> {
+    Ok(map.next_value::<Option<Text>>()?.map(|text| text.0))
+}
+
+/// Any other value.
+pub(crate) fn value<'de, A: MapAccess<'de>, T: de::Deserialize<'de>>(
+    map: &mut A,
+) -> Result<T, A::Error> {
+    map.next_value()
 }
 
 /// A key, as the index of the name it matches.
@@ -121,25 +190,14 @@ mod tests {
     struct Probe<'a> {
         name: Cow<'a, str>,
         size: Option<u32>,
+        tag: Option<Cow<'a, str>>,
     }
 
-    impl<'de> Fields<'de> for Probe<'de> {
-        const EXPECTING: &'static str = "a probe";
-        const NAMES: &'static [&'static str] = &["name", "size"];
-        fn read<A: MapAccess<'de>>(&mut self, field: usize, map: &mut A) -> Result<(), A::Error> {
-            match field {
-                0 => self.name = map.next_value::<Text>()?.0,
-                _ => self.size = map.next_value()?,
-            }
-            Ok(())
-        }
-    }
-
-    impl<'de> de::Deserialize<'de> for Probe<'de> {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            read(deserializer)
-        }
-    }
+    object_fields!(Probe, "a probe", {
+        "name" => name: text,
+        "size" => size: value,
+        "tag" => tag: optional_text,
+    }, required: ["name"]);
 
     fn parse(text: &str) -> Result<Probe<'_>, String> {
         serde_json::from_str(text).map_err(|e| e.to_string())
@@ -148,18 +206,19 @@ mod tests {
     #[test]
     fn reads_its_fields_borrowed_and_skips_the_rest() {
         let probe =
-            parse(r#"{"other":{"name":"no","x":[1,{"size":2}]},"size":3,"name":"p"}"#).unwrap();
+            parse(r#"{"other":{"name":"no","x":[1,{"size":2}]},"size":3,"tag":null,"name":"p"}"#)
+                .unwrap();
         assert_eq!(
             probe,
             Probe {
                 name: "p".into(),
-                size: Some(3)
+                size: Some(3),
+                tag: None,
             }
         );
         assert!(matches!(probe.name, Cow::Borrowed(_)));
-        let escaped = parse(r#"{"n\u0061me":"\u0070"}"#).unwrap();
-        assert_eq!(escaped.name, "p");
-        assert_eq!(parse("{}").unwrap(), Probe::default());
+        let escaped = parse(r#"{"n\u0061me":"\u0070","tag":"t"}"#).unwrap();
+        assert_eq!((&*escaped.name, escaped.tag.as_deref()), ("p", Some("t")));
     }
 
     #[test]
@@ -169,6 +228,10 @@ mod tests {
             "duplicate field `name` at line 1 column 18"
         );
         assert_eq!(
+            parse(r#"{"size":1}"#).unwrap_err(),
+            "missing field `name` at line 1 column 10"
+        );
+        assert_eq!(
             parse(r#"{"name":7}"#).unwrap_err(),
             "invalid type: integer `7`, expected a string at line 1 column 9"
         );
@@ -176,6 +239,6 @@ mod tests {
             parse(r#"["a"]"#).unwrap_err(),
             "invalid type: sequence, expected a probe at line 1 column 0"
         );
-        assert!(parse(r#"{"other":[1,}"#).is_err());
+        assert!(parse(r#"{"name":"a","other":[1,}"#).is_err());
     }
 }

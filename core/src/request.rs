@@ -1,16 +1,16 @@
 //! A typed view of the admission request that reads only what the policy decides on.
 //!
 //! Everything else in the object (env, probes, resources, unknown fields of newer Kubernetes
-//! versions) is skipped by the parser without being built, the strings it reads borrow from the
-//! payload, and the containers of a pod spec without hostPath volumes are skipped too, which
-//! keeps evaluation close to the cost of reading the request once. One
-//! struct serves every kind: each kind's pod spec sits at a different place (see `kinds`), and
-//! fields a kind does not have are simply absent.
+//! versions) is skipped by the parser without being built, keys are matched as bytes and the
+//! strings it reads borrow from the payload (see `fields`), and each container is kept as raw
+//! JSON, read only if it may mount a hostPath volume, which keeps evaluation close to the cost
+//! of reading the request once. One struct serves every kind: each kind's pod spec sits at a
+//! different place (see `kinds`), and fields a kind does not have are simply absent.
 
-use crate::fields::{self, Fields, Text};
+use crate::fields::object_fields;
 use crate::json_path;
 use crate::settings::Settings;
-use serde::de::{IgnoredAny, MapAccess};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -83,23 +83,25 @@ impl JsonObjects {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct AdmissionRequest<'a> {
-    #[serde(borrow)]
     pub kind: GroupVersionKind<'a>,
-    #[serde(default, borrow)]
     pub operation: Str<'a>,
     /// Empty for a cluster-scoped object.
-    #[serde(default, borrow)]
     namespace: Str<'a>,
     // Boxed, as are the specs below: a serde visitor returns what it builds by value through
     // several calls, and moving these large structs cost more than reading small requests.
-    #[serde(default, borrow)]
     pub object: Option<Box<KubeObject<'a>>>,
-    #[serde(default, borrow)]
     pub old_object: Option<Box<KubeObject<'a>>>,
 }
+
+object_fields!(AdmissionRequest, "an admission request", {
+    "kind" => kind: value,
+    "operation" => operation: text,
+    "namespace" => namespace: text,
+    "object" => object: value,
+    "oldObject" => old_object: value,
+}, required: ["kind"]);
 
 impl AdmissionRequest<'_> {
     /// The namespace of the request (the API server refuses an object whose own namespace
@@ -115,24 +117,30 @@ impl AdmissionRequest<'_> {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct GroupVersionKind<'a> {
-    #[serde(default, borrow)]
     pub group: Str<'a>,
-    #[serde(borrow)]
     pub kind: Str<'a>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+object_fields!(GroupVersionKind, "a group, version and kind", {
+    "group" => group: text,
+    "kind" => kind: text,
+}, required: ["kind"]);
+
+#[derive(Debug, Default)]
 pub struct KubeObject<'a> {
-    #[serde(default, borrow)]
     pub metadata: Option<ObjectMeta<'a>>,
-    #[serde(default, borrow)]
     pub spec: Option<Box<Spec<'a>>>,
     /// PodTemplate keeps its template at the top level.
-    #[serde(default, borrow)]
     pub template: Option<Box<PodTemplateSpec<'a>>>,
 }
+
+object_fields!(KubeObject, "a Kubernetes object", {
+    "metadata" => metadata: value,
+    "spec" => spec: value,
+    "template" => template: value,
+});
 
 impl<'a> KubeObject<'a> {
     pub fn metadata(&self) -> &ObjectMeta<'a> {
@@ -147,21 +155,23 @@ impl<'a> KubeObject<'a> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct ObjectMeta<'a> {
-    #[serde(default, borrow)]
     pub name: Option<Str<'a>>,
-    #[serde(default, borrow)]
     pub generate_name: Option<Str<'a>>,
-    #[serde(default, borrow)]
     pub namespace: Option<Str<'a>>,
     /// Only whether it is set matters.
-    #[serde(default)]
     pub deletion_timestamp: Option<IgnoredAny>,
-    #[serde(default, borrow)]
     pub owner_references: Option<Vec<OwnerReference<'a>>>,
 }
+
+object_fields!(ObjectMeta, "object metadata", {
+    "name" => name: optional_text,
+    "generateName" => generate_name: optional_text,
+    "namespace" => namespace: optional_text,
+    "deletionTimestamp" => deletion_timestamp: value,
+    "ownerReferences" => owner_references: value,
+});
 
 impl ObjectMeta<'_> {
     /// The controller that owns this object, if any.
@@ -173,15 +183,18 @@ impl ObjectMeta<'_> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub struct OwnerReference<'a> {
-    #[serde(default, borrow)]
     pub kind: Str<'a>,
-    #[serde(default, borrow)]
     pub name: Str<'a>,
-    #[serde(default)]
     pub controller: Option<bool>,
 }
+
+object_fields!(OwnerReference, "an owner reference", {
+    "kind" => kind: text,
+    "name" => name: text,
+    "controller" => controller: value,
+});
 
 /// The union of a PodSpec, a workload spec, a CronJob spec, a PersistentVolume spec, and the
 /// workflow spec and templates of Argo Workflows (whose templates hold a `container`, a
@@ -192,51 +205,52 @@ pub struct OwnerReference<'a> {
 /// hostPath volume (see [`RawContainer`]): the engine hands objects over with their keys
 /// sorted, so `containers` arrives before `volumes`, almost every Pod has no hostPath volume at
 /// all, and in the others few containers mount one.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct Spec<'a> {
-    #[serde(default, borrow)]
     pub volumes: Option<Vec<Volume<'a>>>,
-    #[serde(default, borrow)]
     containers: Option<Vec<RawContainer<'a>>>,
-    #[serde(default, borrow)]
     init_containers: Option<Vec<RawContainer<'a>>>,
-    #[serde(default, borrow)]
     ephemeral_containers: Option<Vec<RawContainer<'a>>>,
-    #[serde(default, borrow)]
     container: Option<&'a RawValue>,
-    #[serde(default, borrow)]
     script: Option<&'a RawValue>,
-    #[serde(default, borrow)]
     sidecars: Option<&'a RawValue>,
-    #[serde(default, borrow)]
     container_set: Option<&'a RawValue>,
     /// Argo Workflows: the templates, each run as a Pod with the workflow's volumes and its own.
-    #[serde(default, borrow)]
     pub templates: Option<Vec<Spec<'a>>>,
     /// Argo Workflows: fields every template inherits.
-    #[serde(default, borrow)]
     pub template_defaults: Option<Box<Spec<'a>>>,
     /// Argo Workflows: a patch merged into each Pod (JSON or YAML in a string).
-    #[serde(default, borrow)]
     pub pod_spec_patch: Option<Str<'a>>,
     /// Argo CronWorkflow: the spec of the Workflows it creates.
-    #[serde(default, borrow)]
     pub workflow_spec: Option<Box<Spec<'a>>>,
-    #[serde(default, borrow)]
     pub template: Option<Box<PodTemplateSpec<'a>>>,
-    #[serde(default, borrow)]
     pub job_template: Option<Box<JobTemplateSpec<'a>>>,
-    #[serde(default, borrow)]
     pub host_path: Option<HostPathSource<'a>>,
     /// A PersistentVolume's `local` source.
-    #[serde(default, borrow)]
     pub local: Option<HostPathSource<'a>>,
     /// The containers of an Argo template's `container`, `script`, `sidecars` and
     /// `containerSet`, read on first use.
-    #[serde(skip)]
     argo_containers: OnceCell<Result<Vec<Container<'a>>, ContainerError<'a>>>,
 }
+
+object_fields!(Spec, "a spec", {
+    "volumes" => volumes: value,
+    "containers" => containers: value,
+    "initContainers" => init_containers: value,
+    "ephemeralContainers" => ephemeral_containers: value,
+    "container" => container: value,
+    "script" => script: value,
+    "sidecars" => sidecars: value,
+    "containerSet" => container_set: value,
+    "templates" => templates: value,
+    "templateDefaults" => template_defaults: value,
+    "podSpecPatch" => pod_spec_patch: optional_text,
+    "workflowSpec" => workflow_spec: value,
+    "template" => template: value,
+    "jobTemplate" => job_template: value,
+    "hostPath" => host_path: value,
+    "local" => local: value,
+});
 
 /// A container, or a container list, that is not what a PodSpec holds: the raw JSON and the
 /// parse error, which [`ContainerError::locate`] turns into a message that names the field.
@@ -392,32 +406,37 @@ struct ContainerSet<'a> {
     volume_mounts: Option<Vec<VolumeMount<'a>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub struct PodTemplateSpec<'a> {
-    #[serde(default, borrow)]
     pub spec: Option<Box<Spec<'a>>>,
 }
 
-#[derive(Debug, Deserialize)]
+object_fields!(PodTemplateSpec, "a pod template", { "spec" => spec: value });
+
+#[derive(Debug, Default)]
 pub struct JobTemplateSpec<'a> {
-    #[serde(default, borrow)]
     pub spec: Option<Box<Spec<'a>>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+object_fields!(JobTemplateSpec, "a job template", { "spec" => spec: value });
+
+#[derive(Debug, Default)]
 pub struct Volume<'a> {
-    #[serde(default, borrow)]
     pub name: Str<'a>,
-    #[serde(default, borrow)]
     pub host_path: Option<HostPathSource<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+object_fields!(Volume, "a volume", {
+    "name" => name: text,
+    "hostPath" => host_path: value,
+});
+
+#[derive(Debug, Default)]
 pub struct HostPathSource<'a> {
-    #[serde(default, borrow)]
     pub path: Str<'a>,
 }
+
+object_fields!(HostPathSource, "a hostPath source", { "path" => path: text });
 
 /// A container: only its name, image and mounts are read.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -434,43 +453,17 @@ pub struct VolumeMount<'a> {
     pub sub_path_expr: Option<Str<'a>>,
 }
 
-impl<'de: 'a, 'a> Fields<'de> for Container<'a> {
-    const EXPECTING: &'static str = "a container";
-    const NAMES: &'static [&'static str] = &["name", "image", "volumeMounts"];
-    fn read<A: MapAccess<'de>>(&mut self, field: usize, map: &mut A) -> Result<(), A::Error> {
-        match field {
-            0 => self.name = map.next_value::<Text>()?.0,
-            1 => self.image = map.next_value::<Option<Text>>()?.map(|text| text.0),
-            _ => self.volume_mounts = map.next_value()?,
-        }
-        Ok(())
-    }
-}
+object_fields!(Container, "a container", {
+    "name" => name: text,
+    "image" => image: optional_text,
+    "volumeMounts" => volume_mounts: value,
+});
 
-impl<'de: 'a, 'a> Deserialize<'de> for Container<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::read(deserializer)
-    }
-}
-
-impl<'de: 'a, 'a> Fields<'de> for VolumeMount<'a> {
-    const EXPECTING: &'static str = "a volume mount";
-    const NAMES: &'static [&'static str] = &["name", "subPath", "subPathExpr"];
-    fn read<A: MapAccess<'de>>(&mut self, field: usize, map: &mut A) -> Result<(), A::Error> {
-        match field {
-            0 => self.name = map.next_value::<Text>()?.0,
-            1 => self.sub_path = map.next_value::<Option<Text>>()?.map(|text| text.0),
-            _ => self.sub_path_expr = map.next_value::<Option<Text>>()?.map(|text| text.0),
-        }
-        Ok(())
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for VolumeMount<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fields::read(deserializer)
-    }
-}
+object_fields!(VolumeMount, "a volume mount", {
+    "name" => name: text,
+    "subPath" => sub_path: optional_text,
+    "subPathExpr" => sub_path_expr: optional_text,
+});
 
 #[cfg(test)]
 mod tests {
