@@ -16,6 +16,7 @@ mod fields;
 mod host_path;
 mod json_path;
 mod kinds;
+mod mentions;
 mod message;
 mod mutation;
 mod request;

@@ -9,6 +9,7 @@
 
 use crate::fields::object_fields;
 use crate::json_path;
+use crate::mentions::{self, Needle};
 use crate::settings::Settings;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
@@ -289,12 +290,7 @@ impl<'a> RawContainer<'a> {
     /// `"name"`, so a container whose JSON has neither an escape nor `"name"` does not
     /// mount `name`.
     fn may_mount(&self, volumes: &VolumeNames) -> bool {
-        let text = self.raw.get();
-        text.contains('\\')
-            || volumes
-                .quoted
-                .iter()
-                .any(|name| text.contains(name.as_str()))
+        mentions::backslash_or_any(self.raw.get().as_bytes(), &volumes.quoted)
     }
 
     fn read(&self) -> Result<&Container<'a>, &ContainerError<'a>> {
@@ -306,7 +302,7 @@ impl<'a> RawContainer<'a> {
 /// [`RawContainer::may_mount`].
 #[derive(Debug)]
 pub struct VolumeNames {
-    quoted: Vec<String>,
+    quoted: Vec<Needle>,
 }
 
 impl VolumeNames {
@@ -314,7 +310,7 @@ impl VolumeNames {
         VolumeNames {
             quoted: names
                 .into_iter()
-                .map(|name| format!("\"{name}\""))
+                .map(|name| Needle::new(format!("\"{name}\"").into_bytes()))
                 .collect(),
         }
     }
