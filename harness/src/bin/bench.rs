@@ -37,9 +37,11 @@ fn main() {
             "--kwctl" => engine.kwctl = Some(value()),
             "--annotated-policy" => engine.annotated_policy = Some(value()),
             "--annotated-floor" => engine.annotated_floor = Some(value()),
+            "--write-payloads" => return write_payloads(&value()),
             other => panic!(
                 "unknown argument {other}; usage: bench [--policy P] [--floor F] [--json J] \
-                 [--policy-server PATH --kwctl PATH --annotated-policy P --annotated-floor F]"
+                 [--policy-server PATH --kwctl PATH --annotated-policy P --annotated-floor F] \
+                 | --write-payloads DIR"
             ),
         }
     }
@@ -259,7 +261,8 @@ fn through_policy_server(binary: &Path, policy: &Path, floor: &Path) -> Value {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     println!(
-        "\nthrough policy-server 1 connection each, HTTP keep-alive, {} ms per batch, policy and floor alternating",
+        "\nthrough policy-server 1 connection each, HTTP keep-alive, {} rounds of a {} ms batch each, policy and floor alternating",
+        HTTP_ROUNDS,
         HTTP_BATCH.as_millis()
     );
     println!(
@@ -278,9 +281,12 @@ fn through_policy_server(binary: &Path, policy: &Path, floor: &Path) -> Value {
             }
             let mut rates = [Vec::new(), Vec::new()];
             let mut ratios = Vec::new();
-            for _ in 0..HTTP_ROUNDS {
+            for round in 0..HTTP_ROUNDS {
                 let mut pair = [0.0; 2];
-                for (i, (client, path)) in clients.iter_mut().zip(paths).enumerate() {
+                // Policy first in even rounds, floor first in odd ones: whichever batch runs
+                // second in a round must not always be the same module.
+                for i in [round % 2, 1 - round % 2] {
+                    let (client, path) = (&mut clients[i], paths[i]);
                     let started = Instant::now();
                     let mut count = 0;
                     while started.elapsed() < HTTP_BATCH {
@@ -398,6 +404,22 @@ fn kwctl_median(output: &str) -> Option<f64> {
     })
 }
 
+/// Writes the `validate` payload of each row, in engine order, to `DIR/<row>.json`: what to
+/// profile (CONTRIBUTING.md, "Profiling").
+fn write_payloads(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for kind in ["Pod", "Deployment"] {
+        for target in [2_000, 20_000, 200_000, 1_000_000] {
+            for exposed in [false, true] {
+                let path = dir.join(format!("{}.json", request_name(kind, target, exposed)));
+                std::fs::write(&path, payload_of_size(kind, target, exposed))
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                println!("{}", path.display());
+            }
+        }
+    }
+}
+
 /// `pod-20KB`, `deployment-2KB-exposed`: a row of the tables.
 fn request_name(kind: &str, target: usize, exposed: bool) -> String {
     let exposed = if exposed { "-exposed" } else { "" };
@@ -405,7 +427,7 @@ fn request_name(kind: &str, target: usize, exposed: bool) -> String {
 }
 
 const HTTP_BATCH: Duration = Duration::from_millis(250);
-const HTTP_ROUNDS: usize = 7;
+const HTTP_ROUNDS: usize = 12;
 
 /// `dsp scan` on a List of 10,000 Pods: 100 DaemonSets' pods (one in ten DaemonSets mounts the
 /// socket) and bare Pods, as `kubectl get pods -A -o json` prints them.
