@@ -2,9 +2,9 @@
 //!
 //! `RawContainer::may_mount` asks this of every container of a pod that has a hostPath volume,
 //! so it runs over most of such a request's bytes. Searching for the backslash and each needle
-//! apart cost a third of the floor in WebAssembly (no SIMD there); this reads the text eight
-//! bytes at a time and looks closer only at words that hold a backslash or the rarest byte of
-//! a needle.
+//! apart cost a third of the floor in WebAssembly (no SIMD there); this reads the text sixteen
+//! bytes at a time and looks closer only at those that hold a backslash or the rarest byte of a
+//! needle.
 
 /// A byte string to look for, with the byte its search keys on.
 #[derive(Debug, Clone)]
@@ -44,18 +44,21 @@ pub fn backslash_or_any(text: &[u8], needles: &[Needle]) -> bool {
                     && text[at - needle.key..].starts_with(&needle.bytes)
             })
     };
-    let mut chunks = text.chunks_exact(8);
+    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    // Sixteen bytes a step: one branch for two words.
+    let mut chunks = text.chunks_exact(16);
     let mut at = 0;
     for chunk in chunks.by_ref() {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let mut hit = has(word, b'\\');
+        let (low, high) = (word(&chunk[..8]), word(&chunk[8..]));
+        let mut hit = has(low, b'\\') | has(high, b'\\');
         for needle in needles {
-            hit |= has(word, needle.bytes[needle.key]);
+            let key = needle.bytes[needle.key];
+            hit |= has(low, key) | has(high, key);
         }
-        if hit != 0 && (at..at + 8).any(found_at) {
+        if hit != 0 && (at..at + 16).any(found_at) {
             return true;
         }
-        at += 8;
+        at += 16;
     }
     (at..text.len()).any(found_at)
 }
