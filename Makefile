@@ -103,9 +103,19 @@ floor.wasm: floor/src/lib.rs floor/Cargo.toml
 	cargo build --target=$(WASM_TARGET) --release -p floor
 	cp $(TARGET_DIR)/$(WASM_TARGET)/release/floor.wasm floor.wasm
 
+# The floor that rejects, for the exposed Pods through policy-server (see floor/src/lib.rs).
+floor-rejecting.wasm: floor/src/lib.rs floor/Cargo.toml
+	cargo build --target=$(WASM_TARGET) --release -p floor --features reject \
+	  --target-dir $(TARGET_DIR)/floor-rejecting
+	cp $(TARGET_DIR)/floor-rejecting/$(WASM_TARGET)/release/floor.wasm floor-rejecting.wasm
+
 annotated-floor.wasm: floor.wasm floor/metadata.yml
 	@[ -n "$(KWCTL)" ] || { echo "no kwctl: set KWCTL or put kwctl on the PATH" >&2; exit 1; }
 	REAL_KWCTL="$(KWCTL)" e2e-tests/kwctl-offline annotate -m floor/metadata.yml -o annotated-floor.wasm floor.wasm
+
+annotated-floor-rejecting.wasm: floor-rejecting.wasm floor/metadata.yml
+	@[ -n "$(KWCTL)" ] || { echo "no kwctl: set KWCTL or put kwctl on the PATH" >&2; exit 1; }
+	REAL_KWCTL="$(KWCTL)" e2e-tests/kwctl-offline annotate -m floor/metadata.yml -o $@ floor-rejecting.wasm
 
 ifeq ($(origin POLICY_SERVER),undefined)
 POLICY_SERVER := $(shell e2e-tests/engine.sh policy-server)
@@ -114,10 +124,10 @@ endif
 # Policy vs floor, warm and fresh instances, native, sizes, memory, and (when the real engine
 # is found) through policy-server and kwctl bench; figures in bench-results.json.
 .PHONY: bench
-bench: policy.wasm floor.wasm $(if $(KWCTL),annotated-policy.wasm annotated-floor.wasm)
+bench: policy.wasm floor.wasm $(if $(KWCTL),annotated-policy.wasm annotated-floor.wasm $(if $(POLICY_SERVER),annotated-floor-rejecting.wasm))
 	cargo run -p harness --bin bench -- --policy policy.wasm --floor floor.wasm --json bench-results.json \
 	  $(if $(KWCTL),--kwctl $(KWCTL) --annotated-policy annotated-policy.wasm --annotated-floor annotated-floor.wasm) \
-	  $(if $(POLICY_SERVER),--policy-server $(POLICY_SERVER))
+	  $(if $(POLICY_SERVER),--policy-server $(POLICY_SERVER) $(if $(KWCTL),--floor-rejecting annotated-floor-rejecting.wasm))
 
 # Evaluate one request, as `kwctl run` does: make run REQUEST=e2e-tests/requests/x.json
 .PHONY: run

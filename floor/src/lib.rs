@@ -1,6 +1,11 @@
 //! The benchmark's floor: a waPC guest that only reads the `validate` payload once with
 //! `serde_json` (into `IgnoredAny`, building nothing) and accepts. No policy can be cheaper
 //! than reading its request once, so policy time / floor time is the policy's own overhead.
+//!
+//! Built with the feature `reject` (`floor-rejecting.wasm`), it reads the request the same way
+//! and rejects with the message of its setting `rejectWith`: through policy-server a rejection
+//! costs the engine more than an acceptance (the message travels back in the AdmissionReview),
+//! so a rejecting policy is compared with a floor that rejects alike.
 
 use wapc_guest::prelude::*;
 
@@ -14,9 +19,36 @@ pub extern "C" fn wapc_init() {
     register_function("probe", |payload: &[u8]| Ok(payload.to_vec()));
 }
 
+#[cfg(not(feature = "reject"))]
 fn validate(payload: &[u8]) -> CallResult {
     match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
         Ok(_) => Ok(br#"{"accepted":true}"#.to_vec()),
+        Err(error) => Ok(format!(r#"{{"accepted":false,"message":"{error}"}}"#).into_bytes()),
+    }
+}
+
+#[cfg(feature = "reject")]
+fn validate(payload: &[u8]) -> CallResult {
+    use serde_json::value::RawValue;
+    #[derive(serde::Deserialize)]
+    struct Payload<'a> {
+        #[serde(rename = "request")]
+        _request: serde::de::IgnoredAny,
+        #[serde(borrow)]
+        settings: Settings<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Settings<'a> {
+        /// The message as JSON, copied into the answer as it is.
+        #[serde(borrow, rename = "rejectWith")]
+        reject_with: &'a RawValue,
+    }
+    match serde_json::from_slice::<Payload>(payload) {
+        Ok(payload) => Ok(format!(
+            r#"{{"accepted":false,"message":{}}}"#,
+            payload.settings.reject_with
+        )
+        .into_bytes()),
         Err(error) => Ok(format!(r#"{{"accepted":false,"message":"{error}"}}"#).into_bytes()),
     }
 }

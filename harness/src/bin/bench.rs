@@ -37,10 +37,12 @@ fn main() {
             "--kwctl" => engine.kwctl = Some(value()),
             "--annotated-policy" => engine.annotated_policy = Some(value()),
             "--annotated-floor" => engine.annotated_floor = Some(value()),
+            "--floor-rejecting" => engine.floor_rejecting = Some(value()),
             "--write-payloads" => return write_payloads(&value()),
             other => panic!(
                 "unknown argument {other}; usage: bench [--policy P] [--floor F] [--json J] \
-                 [--policy-server PATH --kwctl PATH --annotated-policy P --annotated-floor F] \
+                 [--policy-server PATH --floor-rejecting F --kwctl PATH --annotated-policy P \
+                 --annotated-floor F] \
                  | --write-payloads DIR"
             ),
         }
@@ -196,6 +198,9 @@ fn main() {
 #[derive(Default)]
 struct Engine {
     policy_server: Option<PathBuf>,
+    /// The floor built to reject, annotated (`make annotated-floor-rejecting.wasm`), for the
+    /// exposed Pods.
+    floor_rejecting: Option<PathBuf>,
     kwctl: Option<PathBuf>,
     annotated_policy: Option<PathBuf>,
     annotated_floor: Option<PathBuf>,
@@ -213,12 +218,13 @@ impl Engine {
             std::fs::canonicalize(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
         };
         let (policy, floor) = (absolute(policy), absolute(floor));
+        let floor_rejecting = self.floor_rejecting.as_ref().map(absolute);
         let mut out = serde_json::Map::new();
         match &self.policy_server {
             Some(binary) => {
                 out.insert(
                     "policy_server".into(),
-                    through_policy_server(binary, &policy, &floor),
+                    through_policy_server(binary, &policy, &floor, floor_rejecting.as_deref()),
                 );
             }
             None => println!("\npolicy-server: skipped (not found)"),
@@ -244,26 +250,64 @@ fn review_of(payload: &[u8]) -> Vec<u8> {
     .unwrap()
 }
 
-fn through_policy_server(binary: &Path, policy: &Path, floor: &Path) -> Value {
+fn through_policy_server(
+    binary: &Path,
+    policy: &Path,
+    floor: &Path,
+    floor_rejecting: Option<&Path>,
+) -> Value {
     use harness::policy_server::{PolicyEntry, PolicyServer};
-    let entry = |id: &str, module: &Path| PolicyEntry {
+    let entry = |id: &str, module: &Path, settings: Value| PolicyEntry {
         id: id.to_string(),
         module: format!("file://{}", module.display()),
-        settings: json!({}),
+        settings,
         allowed_to_mutate: false,
     };
+    // A rejection costs policy-server more than an acceptance (the message goes back in the
+    // AdmissionReview): the exposed Pods are compared with a floor that rejects with the
+    // policy's own message, the same for every size (it names the first container). Without
+    // that floor they are compared with the accepting one, and the table says so.
+    let message = {
+        let module = Module::load(policy).unwrap_or_else(|e| panic!("{e}"));
+        let messages: Vec<Value> = [2_000, 20_000, 200_000]
+            .map(|target| {
+                let answer = module
+                    .instance()
+                    .and_then(|i| i.call("validate", &payload_of_size("Pod", target, true)))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                serde_json::from_slice::<Value>(&answer).unwrap()["message"].clone()
+            })
+            .into();
+        assert!(messages.iter().all(|m| m.is_string() && *m == messages[0]));
+        messages[0].clone()
+    };
     let dir = std::env::temp_dir().join(format!("bench-policy-server-{}", std::process::id()));
-    let server = PolicyServer::start(
-        binary,
-        &[entry("policy", policy), entry("floor", floor)],
-        None,
-        &dir,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    // The floor served twice: the control row, floor against floor, shows how far apart two
+    // equal modules measure on this machine.
+    let mut entries = vec![
+        entry("policy", policy, json!({})),
+        entry("floor", floor, json!({})),
+        entry("floor-again", floor, json!({})),
+    ];
+    if let Some(floor_rejecting) = floor_rejecting {
+        entries.push(entry(
+            "floor-rejecting",
+            floor_rejecting,
+            json!({"rejectWith": message}),
+        ));
+    }
+    let server =
+        PolicyServer::start(binary, &entries, None, &dir).unwrap_or_else(|e| panic!("{e}"));
     println!(
-        "\nthrough policy-server 1 connection each, HTTP keep-alive, {} rounds of a {} ms batch each, policy and floor alternating",
+        "\nthrough policy-server 1 connection each, HTTP keep-alive, {} rounds of a {} ms batch each, \
+         policy and floor alternating; for the exposed Pods the floor {}",
         HTTP_ROUNDS,
-        HTTP_BATCH.as_millis()
+        HTTP_BATCH.as_millis(),
+        if floor_rejecting.is_some() {
+            "rejects with the policy's message"
+        } else {
+            "accepts (no --floor-rejecting)"
+        }
     );
     println!(
         "{:<22} {:>9} | {:>12} {:>12} {:>7}",
@@ -271,14 +315,33 @@ fn through_policy_server(binary: &Path, policy: &Path, floor: &Path) -> Value {
     );
     let mut rows = Vec::new();
     for target in [2_000, 20_000, 200_000] {
-        for exposed in [false, true] {
+        for (exposed, control) in [(false, false), (true, false), (false, true)] {
             let body = review_of(&payload_of_size("Pod", target, exposed));
             let mut clients = [server.client().unwrap(), server.client().unwrap()];
-            let paths = ["/validate/policy", "/validate/floor"];
+            let floor_rejects = exposed && floor_rejecting.is_some();
+            let floor_path = if floor_rejects {
+                "/validate/floor-rejecting"
+            } else {
+                "/validate/floor"
+            };
+            let first = if control {
+                "/validate/floor-again"
+            } else {
+                "/validate/policy"
+            };
+            let paths = [first, floor_path];
+            let mut answers = Vec::new();
             for (client, path) in clients.iter_mut().zip(paths) {
                 let (code, answer) = client.post(path, &body).unwrap();
                 assert_eq!(code, 200, "{path}: {}", String::from_utf8_lossy(&answer));
+                let answer: Value = serde_json::from_slice(&answer).unwrap();
+                answers.push(answer["response"]["allowed"].clone());
             }
+            assert_eq!(
+                answers,
+                [json!(!exposed), json!(!floor_rejects)],
+                "{target} bytes"
+            );
             let mut rates = [Vec::new(), Vec::new()];
             let mut ratios = Vec::new();
             for round in 0..HTTP_ROUNDS {
@@ -307,14 +370,17 @@ fn through_policy_server(binary: &Path, policy: &Path, floor: &Path) -> Value {
                 median(rates[1].clone()),
                 median(ratios),
             );
-            let name = request_name("Pod", target, exposed);
+            let mut name = request_name("Pod", target, exposed);
+            if control {
+                name.push_str(" floor/floor");
+            }
             println!(
                 "{name:<22} {:>9} | {policy_rps:>12.0} {floor_rps:>12.0} {ratio:>7.2}",
                 body.len()
             );
             rows.push(
                 json!({"request": name, "bytes": body.len(), "policy_rps": policy_rps,
-                             "floor_rps": floor_rps, "ratio": ratio}),
+                             "floor_rps": floor_rps, "ratio": ratio, "control": control}),
             );
         }
     }
