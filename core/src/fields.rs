@@ -44,7 +44,6 @@ impl<'de, T: Fields<'de>> Visitor<'de> for ObjectVisitor<T> {
         let mut object = T::default();
         let mut seen = 0u64;
         while let Some(field) = map.next_key_seed(Key(T::NAMES))? {
-            let bit = |field: usize| 1u64.checked_shl(field as u32).unwrap_or(0);
             match field {
                 Some(field) if seen & bit(field) != 0 => {
                     return Err(de::Error::duplicate_field(T::NAMES[field]));
@@ -60,12 +59,20 @@ impl<'de, T: Fields<'de>> Visitor<'de> for ObjectVisitor<T> {
         }
         for required in T::REQUIRED {
             let field = T::NAMES.iter().position(|name| name == required);
-            if field.is_none_or(|field| seen & 1u64.checked_shl(field as u32).unwrap_or(0) == 0) {
+            if field.is_none_or(|field| seen & bit(field) == 0) {
                 return Err(de::Error::missing_field(required));
             }
         }
         Ok(object)
     }
+}
+
+/// The bit of `seen` for a field (none past the 64th, which `object_fields!` refuses).
+fn bit(field: usize) -> u64 {
+    u32::try_from(field)
+        .ok()
+        .and_then(|field| 1u64.checked_shl(field))
+        .unwrap_or(0)
 }
 
 /// Implements [`Fields`] and `Deserialize` for a struct with a lifetime `'a`: each JSON key,

@@ -322,9 +322,10 @@ pub type ContainerLists<'s, 'a> = [Vec<&'s Container<'a>>; 3];
 impl<'a> Spec<'a> {
     /// The containers, init containers and ephemeral containers that may mount one of
     /// `volumes` (every one for `None`), read on first use. An Argo template's `container`,
-    /// `script`, `sidecars` and `containerSet` containers count as containers; its unnamed
-    /// `container` or `script` is `main`, as Argo names it, and the mounts of a `containerSet`
-    /// apply to each of its containers.
+    /// `script`, `sidecars` and `containerSet` containers count as containers, and are always
+    /// read (they are rare, and a `containerSet` shares its mounts); its unnamed `container` or
+    /// `script` is `main`, as Argo names it, and the mounts of a `containerSet` apply to each
+    /// of its containers.
     pub fn container_lists(
         &self,
         volumes: Option<&VolumeNames>,
