@@ -62,7 +62,7 @@ impl Module {
     pub fn load_cached(path: &Path) -> Result<Module, String> {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let engine = wasmtime::Engine::default();
+        let engine = engine()?;
         let Some(cached) = cache_file(&engine, &bytes) else {
             return Module::from_bytes(&bytes);
         };

@@ -176,7 +176,7 @@ fn main() {
     println!(
         "dsp scan of a kubectl List of {scan_objects} Pods: {scan_seconds:.2} s (parse, evaluate, fold)"
     );
-    let engine_rows = engine.run();
+    let engine_rows = engine.run(&policy);
     let results = json!({
         "engine": engine_rows,
         "scan": {"pods": scan_objects, "seconds": scan_seconds},
@@ -207,7 +207,9 @@ struct Engine {
 }
 
 impl Engine {
-    fn run(&self) -> Value {
+    /// `policy` is the module as loaded for the tables above, which gives the message the
+    /// rejecting floor answers with.
+    fn run(&self, policy_module: &Module) -> Value {
         let (Some(policy), Some(floor)) = (&self.annotated_policy, &self.annotated_floor) else {
             println!(
                 "\nreal engine: skipped (no annotated modules; make bench finds kwctl and policy-server)"
@@ -224,7 +226,12 @@ impl Engine {
             Some(binary) => {
                 out.insert(
                     "policy_server".into(),
-                    through_policy_server(binary, &policy, &floor, floor_rejecting.as_deref()),
+                    through_policy_server(
+                        binary,
+                        (&policy, policy_module),
+                        &floor,
+                        floor_rejecting.as_deref(),
+                    ),
                 );
             }
             None => println!("\npolicy-server: skipped (not found)"),
@@ -252,7 +259,7 @@ fn review_of(payload: &[u8]) -> Vec<u8> {
 
 fn through_policy_server(
     binary: &Path,
-    policy: &Path,
+    (policy, policy_module): (&Path, &Module),
     floor: &Path,
     floor_rejecting: Option<&Path>,
 ) -> Value {
@@ -267,20 +274,11 @@ fn through_policy_server(
     // AdmissionReview): the exposed Pods are compared with a floor that rejects with the
     // policy's own message, the same for every size (it names the first container). Without
     // that floor they are compared with the accepting one, and the table says so.
-    let message = {
-        let module = Module::load(policy).unwrap_or_else(|e| panic!("{e}"));
-        let messages: Vec<Value> = [2_000, 20_000, 200_000]
-            .map(|target| {
-                let answer = module
-                    .instance()
-                    .and_then(|i| i.call("validate", &payload_of_size("Pod", target, true)))
-                    .unwrap_or_else(|e| panic!("{e}"));
-                serde_json::from_slice::<Value>(&answer).unwrap()["message"].clone()
-            })
-            .into();
-        assert!(messages.iter().all(|m| m.is_string() && *m == messages[0]));
-        messages[0].clone()
-    };
+    let messages = [2_000, 20_000, 200_000].map(|target| {
+        answer(policy_module, &payload_of_size("Pod", target, true))["message"].clone()
+    });
+    assert!(messages.iter().all(|m| m.is_string() && *m == messages[0]));
+    let message = messages[0].clone();
     let dir = std::env::temp_dir().join(format!("bench-policy-server-{}", std::process::id()));
     // The floor served twice: the control row, floor against floor, shows how far apart two
     // equal modules measure on this machine.
@@ -613,14 +611,17 @@ fn fresh(policy: &Module, floor: &Module, payload: &[u8]) -> (Stats, Stats, f64)
     measure_pair(|| serve(policy), || serve(floor))
 }
 
-fn verdict(module: &Module, payload: &[u8]) -> &'static str {
+/// The module's `validate` answer.
+fn answer(module: &Module, payload: &[u8]) -> Value {
     let answer = module
         .instance()
-        .unwrap()
-        .call("validate", payload)
-        .unwrap();
-    let answer: Value = serde_json::from_slice(&answer).unwrap();
-    if answer["accepted"] == true {
+        .and_then(|instance| instance.call("validate", payload))
+        .unwrap_or_else(|e| panic!("{e}"));
+    serde_json::from_slice(&answer).unwrap()
+}
+
+fn verdict(module: &Module, payload: &[u8]) -> &'static str {
+    if answer(module, payload)["accepted"] == true {
         "accept"
     } else {
         "reject"
