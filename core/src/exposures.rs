@@ -222,7 +222,7 @@ mod tests {
     type FindingText = (String, String, Vec<String>);
 
     fn scan(spec: &str) -> Vec<(String, Vec<FindingText>)> {
-        let spec: Spec = serde_json::from_str(spec).unwrap();
+        let spec: Spec = crate::json::from_str(spec).unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
         scan_pod_spec(&[&spec], &catalog)
             .unwrap()
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn sub_path_expr_into_a_directory_counts_as_the_socket() {
-        let spec: Spec = serde_json::from_str(
+        let spec: Spec = crate::json::from_str(
             r#"{"volumes":[{"name":"run","hostPath":{"path":"/var/run"}}],
             "containers":[{"name":"a","volumeMounts":[{"name":"run","mountPath":"/x","subPathExpr":"$(POD)"}]}]}"#,
         )

@@ -1,25 +1,13 @@
 //! Says where in a JSON document a parse error happened, as a path like
 //! `request.object.spec.volumes[0].hostPath.path`.
 //!
-//! serde_json reports a line and column; rescanning the bytes before that position is enough to
-//! name the field. This keeps the typed deserializers instantiated once (a path-tracking
-//! deserializer would compile every one of them a second time into the module) and costs
-//! nothing unless a request is malformed.
+//! A reader reports a byte offset (serde_json a line and column); rescanning the bytes before
+//! that position is enough to name the field. Readers need not track paths as they go, and
+//! nothing is spent unless a request is malformed.
 
 /// A serde_json error as `path: message` (the path is omitted at the top level).
 pub fn describe(raw: &[u8], error: &serde_json::Error) -> String {
     located(raw, offset(raw, error.line(), error.column()), error)
-}
-
-/// The same, for an error in `part`, a slice of `raw` that was parsed on its own: the path is
-/// the one in the whole of `raw`.
-pub fn describe_within(raw: &[u8], part: &str, error: &serde_json::Error) -> String {
-    let start = (part.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
-    if start > raw.len() {
-        return describe(part.as_bytes(), error);
-    }
-    let within = offset(part.as_bytes(), error.line(), error.column());
-    located(raw, start + within, error)
 }
 
 fn located(raw: &[u8], at: usize, error: &serde_json::Error) -> String {
@@ -29,6 +17,12 @@ fn located(raw: &[u8], at: usize, error: &serde_json::Error) -> String {
         Some(at) if error.is_data() => &message[..at],
         _ => message.as_str(),
     };
+    self::at(raw, at, message)
+}
+
+/// `message` about the value at byte offset `at` of `raw`, as `path: message` (the path is
+/// omitted at the top level).
+pub fn at(raw: &[u8], at: usize, message: &str) -> String {
     let path = path_at(raw, at);
     if path.is_empty() {
         message.to_string()

@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn selects_the_cronjob_pod_spec() {
-        let object: KubeObject = serde_json::from_str(
+        let object: KubeObject = crate::json::from_str(
             r#"{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}"#,
         )
         .unwrap();
@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn discovers_only_templates_that_list_containers() {
         fn read(text: &'static str) -> KubeObject<'static> {
-            serde_json::from_str(text).unwrap()
+            crate::json::from_str(text).unwrap()
         }
         let found = read(r#"{"spec":{"template":{"spec":{"containers":[]}}}}"#);
         assert_eq!(discover(&found), Some(PodSpecAt::SpecTemplate));
@@ -359,7 +359,7 @@ mod tests {
         let text = r#"{"spec":{"workflowSpec":{"podSpecPatch":"{\"containers\":[]}",
             "templateDefaults":{"podSpecPatch":"volumes: [{name: x, hostpath: {path: /}}]"},
             "templates":[{"podSpecPatch":"{\"volumes\":[{\"host\\u0050ath\":{}}]}"},{}]}}}"#;
-        let object: KubeObject = serde_json::from_str(text).unwrap();
+        let object: KubeObject = crate::json::from_str(text).unwrap();
         let paths: Vec<String> = PodSpecAt::CronWorkflow
             .host_path_patches(&object)
             .into_iter()
@@ -385,7 +385,7 @@ mod tests {
             "templates":[{"name":"a","container":{"image":"x"}},{"name":"b","script":{"name":"s"},
             "sidecars":[{"name":"side"}],"initContainers":[{"name":"i"}],
             "containerSet":{"volumeMounts":[{"name":"v"}],"containers":[{"name":"c1"},{"name":"c2","volumeMounts":[{"name":"w"}]}]}}]}}}"#;
-        let object: KubeObject = serde_json::from_str(text).unwrap();
+        let object: KubeObject = crate::json::from_str(text).unwrap();
         let parts = PodSpecAt::CronWorkflow.parts(&object);
         assert_eq!(parts.len(), 4);
         let names = |part: &Spec| -> Vec<Vec<String>> {

@@ -38,7 +38,7 @@ fn malformed_payloads_are_rejected_with_a_message() {
     rejected_with(b"\xff\xfe", "cannot read the request: expected value");
     rejected_with(
         b"[1,2]",
-        "cannot read the request: [0]: invalid type: integer `1`",
+        "cannot read the request: invalid type: sequence, expected a validate payload",
     );
     rejected_with(
         b"{\"settings\":{}}",
