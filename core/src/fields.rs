@@ -15,13 +15,28 @@ pub(crate) fn read<'a, T: Default>(
     readers: &[fn(&mut T, &mut Reader<'a>) -> json::Result<()>],
 ) -> json::Result<T> {
     let mut object = T::default();
+    read_fields(reader, expecting, names, required, &mut |field, reader| {
+        readers[field](&mut object, reader)
+    })?;
+    Ok(object)
+}
+
+/// The loop over an object's keys, once in the module for every struct: `read` reads the
+/// value of `names[field]`.
+fn read_fields<'a>(
+    reader: &mut Reader<'a>,
+    expecting: &str,
+    names: &[&str],
+    required: &[&str],
+    read: &mut dyn FnMut(usize, &mut Reader<'a>) -> json::Result<()>,
+) -> json::Result<()> {
     let mut seen = 0u64;
-    reader.object(expecting, |reader, key| {
+    reader.object(expecting, &mut |reader, key| {
         match names.iter().position(|name| name.as_bytes() == key) {
             Some(field) if seen & bit(field) != 0 => Err(reader.duplicate(names[field])),
             Some(field) => {
                 seen |= bit(field);
-                readers[field](&mut object, reader)
+                read(field, reader)
             }
             None => reader.skip(),
         }
@@ -32,7 +47,7 @@ pub(crate) fn read<'a, T: Default>(
             return Err(reader.missing(required));
         }
     }
-    Ok(object)
+    Ok(())
 }
 
 /// The bit of `seen` for a field (none past the 64th, which `object_fields!` refuses).

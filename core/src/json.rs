@@ -218,7 +218,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn object(
         &mut self,
         expected: &str,
-        mut field: impl FnMut(&mut Self, &[u8]) -> Result<()>,
+        field: &mut dyn FnMut(&mut Self, &[u8]) -> Result<()>,
     ) -> Result<()> {
         if self.peek() != Some(b'{') {
             return Err(self.invalid_type(expected));
