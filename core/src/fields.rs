@@ -31,15 +31,16 @@ fn read_fields<'a>(
     read: &mut dyn FnMut(usize, &mut Reader<'a>) -> json::Result<()>,
 ) -> json::Result<()> {
     let mut seen = 0u64;
-    reader.object(expecting, &mut |reader, key| {
-        match names.iter().position(|name| same_key(name.as_bytes(), key)) {
-            Some(field) if seen & bit(field) != 0 => Err(reader.duplicate(names[field])),
-            Some(field) => {
-                seen |= bit(field);
-                read(field, reader)
-            }
-            None => reader.skip(),
+    reader.object(expecting, &mut |reader, key| match names
+        .iter()
+        .position(|name| same_key(name.as_bytes(), key))
+    {
+        Some(field) if seen & bit(field) != 0 => Err(reader.duplicate(names[field])),
+        Some(field) => {
+            seen |= bit(field);
+            read(field, reader)
         }
+        None => reader.skip(),
     })?;
     for required in required {
         let field = names.iter().position(|name| name == required);

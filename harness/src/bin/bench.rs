@@ -21,6 +21,17 @@ const BUDGET: Duration = Duration::from_millis(400);
 const MIN_RUNS: usize = 15;
 const MAX_RUNS: usize = 20_000;
 
+const USAGE: &str = "usage: bench [--policy P] [--floor F] [--json J] [--policy-server PATH \
+     --floor-rejecting F --kwctl PATH --annotated-policy P --annotated-floor F] \
+     | --write-payloads DIR\n\
+     --floor may be any module: `--floor base.wasm` compares two builds of the policy, call by call";
+
+/// Ends the run with the usage, as a usage error.
+fn usage_error(error: &str) -> ! {
+    eprintln!("bench: {error}\n{USAGE}");
+    std::process::exit(2)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut policy = PathBuf::from("policy.wasm");
@@ -28,7 +39,10 @@ fn main() {
     let mut json_path = PathBuf::from("bench-results.json");
     let mut engine = Engine::default();
     while let Some(arg) = args.next() {
-        let mut value = || PathBuf::from(args.next().expect("flag needs a value"));
+        let mut value = || match args.next() {
+            Some(value) => PathBuf::from(value),
+            None => usage_error(&format!("{arg} needs a value")),
+        };
         match arg.as_str() {
             "--policy" => policy = value(),
             "--floor" => floor = value(),
@@ -39,12 +53,8 @@ fn main() {
             "--annotated-floor" => engine.annotated_floor = Some(value()),
             "--floor-rejecting" => engine.floor_rejecting = Some(value()),
             "--write-payloads" => return write_payloads(&value()),
-            other => panic!(
-                "unknown argument {other}; usage: bench [--policy P] [--floor F] [--json J] \
-                 [--policy-server PATH --floor-rejecting F --kwctl PATH --annotated-policy P \
-                 --annotated-floor F] \
-                 | --write-payloads DIR"
-            ),
+            "-h" | "--help" => return println!("{USAGE}"),
+            other => usage_error(&format!("unknown argument {other}")),
         }
     }
     let policy = Module::load(&policy).unwrap_or_else(|e| panic!("{e}"));
