@@ -10,45 +10,72 @@ use crate::json::{self, Reader};
 pub(crate) fn read<'a, T: Default>(
     reader: &mut Reader<'a>,
     expecting: &str,
-    names: &[&str],
+    names: &'static [&'static str],
     required: &[&str],
     readers: &[fn(&mut T, &mut Reader<'a>) -> json::Result<()>],
 ) -> json::Result<T> {
     let mut object = T::default();
-    read_fields(reader, expecting, names, required, &mut |field, reader| {
-        readers[field](&mut object, reader)
-    })?;
+    let mut fields = FieldReader::begin(reader, expecting, names)?;
+    while let Some(field) = fields.next(reader)? {
+        readers[field](&mut object, reader)?;
+    }
+    fields.finish(reader, required)?;
     Ok(object)
 }
 
-/// The loop over an object's keys, once in the module for every struct: `read` reads the
-/// value of `names[field]`.
-fn read_fields<'a>(
-    reader: &mut Reader<'a>,
-    expecting: &str,
-    names: &[&str],
-    required: &[&str],
-    read: &mut dyn FnMut(usize, &mut Reader<'a>) -> json::Result<()>,
-) -> json::Result<()> {
-    let mut seen = 0u64;
-    reader.object(expecting, &mut |reader, key| match names
-        .iter()
-        .position(|name| same_key(name.as_bytes(), key))
-    {
-        Some(field) if seen & bit(field) != 0 => Err(reader.duplicate(names[field])),
-        Some(field) => {
-            seen |= bit(field);
-            read(field, reader)
-        }
-        None => reader.skip(),
-    })?;
-    for required in required {
-        let field = names.iter().position(|name| name == required);
-        if field.is_none_or(|field| seen & bit(field) == 0) {
-            return Err(reader.missing(required));
-        }
+/// The keys of an object, as the fields they name: the loop over them is in the module once
+/// for every struct, and no key costs more than a direct call.
+struct FieldReader {
+    names: &'static [&'static str],
+    seen: u64,
+    after_value: bool,
+}
+
+impl FieldReader {
+    fn begin(
+        reader: &mut Reader,
+        expecting: &str,
+        names: &'static [&'static str],
+    ) -> json::Result<Self> {
+        reader.begin_object(expecting)?;
+        Ok(FieldReader {
+            names,
+            seen: 0,
+            after_value: false,
+        })
     }
-    Ok(())
+
+    /// The next field to read, the others skipped; `None` at the end of the object.
+    fn next(&mut self, reader: &mut Reader) -> json::Result<Option<usize>> {
+        while let Some(key) = reader.next_key(&mut self.after_value)? {
+            match self
+                .names
+                .iter()
+                .position(|name| same_key(name.as_bytes(), &key))
+            {
+                Some(field) if self.seen & bit(field) != 0 => {
+                    return Err(reader.duplicate(self.names[field]));
+                }
+                Some(field) => {
+                    self.seen |= bit(field);
+                    return Ok(Some(field));
+                }
+                None => reader.skip()?,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Checks, at the end of the object, that the `required` fields were there.
+    fn finish(&self, reader: &Reader, required: &[&str]) -> json::Result<()> {
+        for required in required {
+            let field = self.names.iter().position(|name| name == required);
+            if field.is_none_or(|field| self.seen & bit(field) == 0) {
+                return Err(reader.missing(required));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `name == key`, most often told by the length and first byte without a call to `memcmp`

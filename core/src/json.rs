@@ -213,42 +213,41 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An object, each of whose keys is handed to `field` (decoded only as far as telling
-    /// ASCII keys apart: any other character reads as 0xFF), which reads or skips its value.
-    pub(crate) fn object(
-        &mut self,
-        expected: &str,
-        field: &mut dyn FnMut(&mut Self, &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    /// Starts reading the object ahead: its keys come from [`Reader::next_key`].
+    pub(crate) fn begin_object(&mut self, expected: &str) -> Result<()> {
         if self.peek() != Some(b'{') {
             return Err(self.invalid_type(expected));
         }
         self.enter()?;
         self.at += 1;
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            self.depth -= 1;
-            return Ok(());
+        Ok(())
+    }
+
+    /// The next key of the object being read, with its colon (`None` once the object is
+    /// closed), decoded only as far as telling ASCII keys apart: any other character reads as
+    /// 0xFF. `after_value` is false before the first key; the caller reads or skips the value.
+    pub(crate) fn next_key(&mut self, after_value: &mut bool) -> Result<Option<Cow<'a, [u8]>>> {
+        match (self.peek(), *after_value) {
+            (Some(b'}'), _) => {
+                self.at += 1;
+                self.depth -= 1;
+                return Ok(None);
+            }
+            (Some(b','), true) => {
+                self.at += 1;
+                if self.peek() != Some(b'"') {
+                    return self.syntax();
+                }
+            }
+            (Some(b'"'), false) => *after_value = true,
+            _ => return self.syntax(),
         }
-        loop {
-            if self.peek() != Some(b'"') {
-                return self.syntax();
-            }
-            let key = self.key()?;
-            if self.peek() != Some(b':') {
-                return self.syntax();
-            }
-            self.at += 1;
-            field(self, &key)?;
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => break,
-                _ => return self.syntax(),
-            }
+        let key = self.key()?;
+        if self.peek() != Some(b':') {
+            return self.syntax();
         }
         self.at += 1;
-        self.depth -= 1;
-        Ok(())
+        Ok(Some(key))
     }
 
     /// An array, each of whose items `item` reads.
