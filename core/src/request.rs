@@ -279,7 +279,8 @@ impl ContainerError<'_> {
 pub struct RawContainer<'a> {
     raw: &'a [u8],
     fields: Option<ContainerFields<'a>>,
-    read: OnceCell<Result<Container<'a>, ContainerError<'a>>>,
+    /// Boxed: few containers are ever read, and a 1 MB Pod keeps more than a thousand.
+    read: OnceCell<Box<Result<Container<'a>, ContainerError<'a>>>>,
 }
 
 #[derive(Debug, Default)]
@@ -323,21 +324,20 @@ impl<'a> RawContainer<'a> {
     }
 
     fn read(&self) -> Result<&Container<'a>, &ContainerError<'a>> {
-        self.read
-            .get_or_init(|| {
-                let Some(fields) = &self.fields else {
-                    return read_raw(self.raw);
-                };
-                Ok(Container {
-                    name: fields.name.clone(),
-                    image: fields.image.clone(),
-                    volume_mounts: match fields.volume_mounts {
-                        Some(Raw(mounts)) => read_raw(mounts)?,
-                        None => None,
-                    },
-                })
+        let read = || {
+            let Some(fields) = &self.fields else {
+                return read_raw(self.raw);
+            };
+            Ok(Container {
+                name: fields.name.clone(),
+                image: fields.image.clone(),
+                volume_mounts: match fields.volume_mounts {
+                    Some(Raw(mounts)) => read_raw(mounts)?,
+                    None => None,
+                },
             })
-            .as_ref()
+        };
+        self.read.get_or_init(|| Box::new(read())).as_ref().as_ref()
     }
 }
 
