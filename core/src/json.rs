@@ -134,11 +134,11 @@ impl<'a> Reader<'a> {
     /// `invalid type: ..., expected {expected}` for the value ahead, as serde words it; a
     /// syntax error if that value is not JSON.
     pub(crate) fn invalid_type(&mut self, expected: &str) -> Error {
-        let at = self.text.len().min(match self.peek() {
-            Some(_) => self.at,
-            None => return self.syntax::<()>().unwrap_err(),
-        });
-        let found = match self.text[at] {
+        let Some(first) = self.peek() else {
+            return self.syntax::<()>().unwrap_err();
+        };
+        let at = self.at;
+        let found = match first {
             b'[' => "sequence".to_string(),
             b'{' => "map".to_string(),
             b'"' => match self.string() {
@@ -146,8 +146,8 @@ impl<'a> Reader<'a> {
                 Err(error) => return error,
             },
             b't' | b'f' | b'n' => match self.skip() {
-                Ok(()) if self.text[at] == b'n' => "null".to_string(),
-                Ok(()) => format!("boolean `{}`", self.text[at] == b't'),
+                Ok(()) if first == b'n' => "null".to_string(),
+                Ok(()) => format!("boolean `{}`", first == b't'),
                 Err(error) => return error,
             },
             _ => match self.skip() {
@@ -376,7 +376,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// A key, decoded as [`Reader::object`] says.
+    /// A key, decoded as [`Reader::next_key`] says.
     fn key(&mut self) -> Result<Cow<'a, [u8]>> {
         let start = self.at + 1;
         self.at = start;

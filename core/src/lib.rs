@@ -8,6 +8,8 @@
 //! path exposes, [`kinds`] where each kind keeps its pod spec, [`exemptions`] which exposures a
 //! rule admits, [`exposures`] walks a pod spec, [`decision`] applies the settings and the
 //! CREATE/UPDATE rules, [`mutation`] edits the object, [`message`] writes what users read.
+//! [`request`] is the typed view of the request, read by [`json`] (which checks what it skips
+//! by serde_json's grammar) and [`fields`].
 
 mod decision;
 mod exemptions;

@@ -17,7 +17,11 @@ fn main() -> Result<(), String> {
     let warm = module.instance()?;
     let started = std::time::Instant::now();
     for _ in 0..calls {
-        let fresh_instance = if fresh { Some(module.instance()?) } else { None };
+        let fresh_instance = if fresh {
+            Some(module.instance()?)
+        } else {
+            None
+        };
         let instance = fresh_instance.as_ref().unwrap_or(&warm);
         std::hint::black_box(instance.call("validate", &payload)?);
     }
