@@ -2,29 +2,33 @@
 //! for which images and volumes.
 
 use crate::exposures::{ContainerRef, Finding, VolumeExposure};
+use crate::fields::object_fields;
 use crate::host_path::{HostPath, through_var_links};
 use crate::settings::wildcard_match;
-use serde::Deserialize;
 
 /// One rule of `exemptions`. Every field given must match; `reason` is shown in the warning.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exemption {
     /// Namespace names or `*` globs. A cluster-scoped object (a PersistentVolume) is in no
     /// namespace: only a pattern that matches the empty name, such as `*`, covers it.
     pub namespaces: Vec<String>,
     /// Image patterns, as in `allowedImages`: every container that mounts the volume must match.
-    #[serde(default)]
     pub images: Option<Vec<String>>,
     /// The host paths whose exposure the rule admits: a socket or a directory, compared after
     /// normalization.
-    #[serde(default)]
     pub host_paths: Option<Vec<String>>,
     /// Volume names.
-    #[serde(default)]
     pub volumes: Option<Vec<String>>,
     pub reason: String,
 }
+
+object_fields!(strict Exemption, "an exemption rule", {
+    "namespaces" => namespaces,
+    "images" => images,
+    "hostPaths" => host_paths,
+    "volumes" => volumes,
+    "reason" => reason,
+}, required: ["namespaces", "reason"]);
 
 impl Exemption {
     /// The first problem with the rule: the field it is about (empty for the rule as a whole)
@@ -178,7 +182,7 @@ mod tests {
     use crate::sockets::Exposure;
 
     fn rule(text: &str) -> Exemption {
-        serde_json::from_str(text).unwrap()
+        crate::json::from_str(text).unwrap()
     }
 
     fn volume<'a>(name: &'a str, paths: &[&'a str], images: &[&'a str]) -> VolumeExposure<'a> {

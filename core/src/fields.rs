@@ -1,45 +1,53 @@
 //! Reads the few fields the policy needs from each object of the request.
 //!
 //! [`object_fields!`] declares, for a struct, each JSON key and the field it fills; the value is
-//! read by the field's type ([`json::Read`]) and any other key is skipped. Like a derived serde
-//! struct, the reader refuses a field given twice and reports a missing required one.
+//! read by the field's type ([`json::Read`]) and any other key is skipped, or, for the settings
+//! (`strict`), refused with the list of the keys there are. Like a derived serde struct, the
+//! reader refuses a field given twice and reports a missing required one. [`choices!`] reads an
+//! enum from one of its names.
 
 use crate::json::{self, Reader};
 
-/// Reads the object ahead into a `T`: `names[i]` is read by `readers[i]`.
+/// What an object is, for its reader.
+pub(crate) struct Shape {
+    /// For a type error: "a container".
+    pub(crate) expecting: &'static str,
+    /// The keys read, in the order of the readers.
+    pub(crate) names: &'static [&'static str],
+    /// The keys that must be there.
+    pub(crate) required: &'static [&'static str],
+    /// Whether a key not in `names` is an error (a typo in the settings) or skipped.
+    pub(crate) strict: bool,
+}
+
+/// Reads the object ahead into a `T`: `shape.names[i]` is read by `readers[i]`.
 pub(crate) fn read<'a, T: Default>(
     reader: &mut Reader<'a>,
-    expecting: &str,
-    names: &'static [&'static str],
-    required: &[&str],
+    shape: &'static Shape,
     readers: &[fn(&mut T, &mut Reader<'a>) -> json::Result<()>],
 ) -> json::Result<T> {
     let mut object = T::default();
-    let mut fields = FieldReader::begin(reader, expecting, names)?;
+    let mut fields = FieldReader::begin(reader, shape)?;
     while let Some(field) = fields.next(reader)? {
         readers[field](&mut object, reader)?;
     }
-    fields.finish(reader, required)?;
+    fields.finish(reader)?;
     Ok(object)
 }
 
 /// The keys of an object, as the fields they name: the loop over them is in the module once
 /// for every struct, and no key costs more than a direct call.
 struct FieldReader {
-    names: &'static [&'static str],
+    shape: &'static Shape,
     seen: u64,
     after_value: bool,
 }
 
 impl FieldReader {
-    fn begin(
-        reader: &mut Reader,
-        expecting: &str,
-        names: &'static [&'static str],
-    ) -> json::Result<Self> {
-        reader.begin_object(expecting)?;
+    fn begin(reader: &mut Reader, shape: &'static Shape) -> json::Result<Self> {
+        reader.begin_object(shape.expecting)?;
         Ok(FieldReader {
-            names,
+            shape,
             seen: 0,
             after_value: false,
         })
@@ -47,19 +55,20 @@ impl FieldReader {
 
     /// The next field to read, the others skipped; `None` at the end of the object.
     fn next(&mut self, reader: &mut Reader) -> json::Result<Option<usize>> {
+        let names = self.shape.names;
         while let Some(key) = reader.next_key(&mut self.after_value)? {
-            match self
-                .names
+            match names
                 .iter()
                 .position(|name| same_key(name.as_bytes(), &key))
             {
                 Some(field) if self.seen & bit(field) != 0 => {
-                    return Err(reader.duplicate(self.names[field]));
+                    return Err(reader.duplicate(names[field]));
                 }
                 Some(field) => {
                     self.seen |= bit(field);
                     return Ok(Some(field));
                 }
+                None if self.shape.strict => return Err(reader.unknown_field(names)),
                 None => reader.skip()?,
             }
         }
@@ -67,9 +76,9 @@ impl FieldReader {
     }
 
     /// Checks, at the end of the object, that the `required` fields were there.
-    fn finish(&self, reader: &Reader, required: &[&str]) -> json::Result<()> {
-        for required in required {
-            let field = self.names.iter().position(|name| name == required);
+    fn finish(&self, reader: &Reader) -> json::Result<()> {
+        for required in self.shape.required {
+            let field = self.shape.names.iter().position(|name| name == required);
             if field.is_none_or(|field| self.seen & bit(field) == 0) {
                 return Err(reader.missing(required));
             }
@@ -93,23 +102,34 @@ fn bit(field: usize) -> u64 {
         .unwrap_or(0)
 }
 
-/// Implements [`json::Read`] for a struct with a lifetime `'a`: what it is (for a type error),
-/// each JSON key and the field it fills, and the keys that must be there.
+/// Implements [`json::Read`] for a struct: what it is (for a type error), each JSON key and
+/// the field it fills, and the keys that must be there. The struct borrows from the request
+/// (`Spec<'a>`), or, for a `strict` one, owns its fields and refuses unknown keys.
 macro_rules! object_fields {
+    (strict $type:ident, $($rest:tt)+) => {
+        $crate::fields::object_fields!(@impl [$type] true, $($rest)+);
+    };
+    ($type:ident, $($rest:tt)+) => {
+        $crate::fields::object_fields!(@impl [$type<'a>] false, $($rest)+);
+    };
     (
-        $type:ident, $expecting:literal,
+        @impl [$($type:tt)+] $strict:literal, $expecting:literal,
         { $($key:literal => $field:ident),+ $(,)? }
         $(, required: [$($required:literal),+])?
     ) => {
-        impl<'a> $crate::json::Read<'a> for $type<'a> {
+        impl<'a> $crate::json::Read<'a> for $($type)+ {
             fn read(reader: &mut $crate::json::Reader<'a>) -> $crate::json::Result<Self> {
                 const NAMES: &[&str] = &[$($key),+];
                 const { assert!(NAMES.len() <= 64) };
+                static SHAPE: $crate::fields::Shape = $crate::fields::Shape {
+                    expecting: $expecting,
+                    names: NAMES,
+                    required: &[$($($required),+)?],
+                    strict: $strict,
+                };
                 $crate::fields::read(
                     reader,
-                    $expecting,
-                    NAMES,
-                    &[$($($required),+)?],
+                    &SHAPE,
                     &[$(|object: &mut Self, reader| {
                         object.$field = $crate::json::Read::read(reader)?;
                         Ok(())
@@ -120,6 +140,37 @@ macro_rules! object_fields {
     };
 }
 pub(crate) use object_fields;
+
+/// An enum read from one of its names (`"docker"`), with an error that lists them.
+macro_rules! choices {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$variant_meta:meta])* $variant:ident = $text:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl<'a> $crate::json::Read<'a> for $name {
+            fn read(reader: &mut $crate::json::Reader<'a>) -> $crate::json::Result<Self> {
+                const NAMES: &[&str] = &[$($text),+];
+                const CHOICES: &[$name] = &[$($name::$variant),+];
+                $crate::fields::choice(reader, NAMES).map(|i| CHOICES[i])
+            }
+        }
+    };
+}
+pub(crate) use choices;
+
+/// Reads a string that must be one of `names`: its index.
+pub(crate) fn choice(reader: &mut Reader, names: &[&str]) -> json::Result<usize> {
+    let at = reader.offset();
+    let value = reader.string()?;
+    names
+        .iter()
+        .position(|name| *name == value)
+        .ok_or_else(|| reader.unknown_value(at, &value, names))
+}
 
 #[cfg(test)]
 mod tests {

@@ -64,6 +64,8 @@ pub(crate) struct Reader<'a> {
     text: &'a [u8],
     at: usize,
     depth: u32,
+    /// Where the last key [`Reader::next_key`] read is written, for [`Reader::unknown_field`].
+    key_span: (usize, usize),
 }
 
 /// A value the reader can build.
@@ -77,6 +79,7 @@ pub(crate) fn from_slice<'a, T: Read<'a>>(text: &'a [u8]) -> Result<T> {
         text,
         at: 0,
         depth: 0,
+        key_span: (0, 0),
     };
     let value = T::read(&mut reader)?;
     match reader.peek() {
@@ -169,9 +172,37 @@ impl<'a> Reader<'a> {
         self.data(self.at, format!("duplicate field `{name}`"))
     }
 
+    /// `unknown field `key`, expected ...`, for the key just read, listing `names`.
+    pub(crate) fn unknown_field(&self, names: &[&str]) -> Error {
+        let (start, end) = self.key_span;
+        let key: String = serde_json::from_slice(&self.text[start..end])
+            .unwrap_or_else(|_| String::from_utf8_lossy(&self.text[start + 1..end - 1]).into());
+        let expected = match names {
+            [] => "there are no fields".to_string(),
+            [name] => format!("expected `{name}`"),
+            [first, second] => format!("expected `{first}` or `{second}`"),
+            names => format!("expected one of {}", listed(names)),
+        };
+        self.data(self.at, format!("unknown field `{key}`, {expected}"))
+    }
+
+    /// `unknown value `value`, expected one of ...`, for the string at `at`.
+    pub(crate) fn unknown_value(&self, at: usize, value: &str, names: &[&str]) -> Error {
+        self.data(
+            at,
+            format!("unknown value `{value}`, expected one of {}", listed(names)),
+        )
+    }
+
     /// `missing field `name``, for the object just read.
     pub(crate) fn missing(&self, name: &str) -> Error {
         self.data(self.at, format!("missing field `{name}`"))
+    }
+
+    /// Where the value ahead starts.
+    pub(crate) fn offset(&mut self) -> usize {
+        self.peek();
+        self.at
     }
 
     /// True, and the `null` read, when the value ahead is `null`.
@@ -242,7 +273,9 @@ impl<'a> Reader<'a> {
             (Some(b'"'), false) => *after_value = true,
             _ => return self.syntax(),
         }
+        let start = self.at;
         let key = self.key()?;
+        self.key_span = (start, self.at);
         if self.peek() != Some(b':') {
             return self.syntax();
         }
@@ -502,6 +535,12 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Names as serde lists them: `` `a`, `b`, `c` ``.
+fn listed(names: &[&str]) -> String {
+    let names: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    names.join(", ")
+}
+
 /// A stack of bits: sixty-four levels in a word, deeper ones spilled to the heap.
 #[derive(Default)]
 struct Levels {
@@ -539,6 +578,12 @@ impl Levels {
 impl<'a> Read<'a> for Cow<'a, str> {
     fn read(reader: &mut Reader<'a>) -> Result<Self> {
         reader.string()
+    }
+}
+
+impl<'a> Read<'a> for String {
+    fn read(reader: &mut Reader<'a>) -> Result<Self> {
+        reader.string().map(Cow::into_owned)
     }
 }
 

@@ -1,10 +1,10 @@
 //! Policy settings: parsing with messages that name the field, and validation.
 
 use crate::exemptions::Exemption;
+use crate::fields::{choices, object_fields};
 use crate::host_path::HostPath;
-use crate::json_path;
-use crate::sockets::{Runtime, SocketCatalog, choices};
-use serde::Deserialize;
+use crate::json;
+use crate::sockets::{Runtime, SocketCatalog};
 
 choices! {
     /// What to do with directory and procfs exposures (a socket itself is always an exposure).
@@ -40,9 +40,8 @@ choices! {
     }
 }
 
-/// The settings as users write them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+/// The settings as users write them; a field left out has its default.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub runtimes: Vec<Runtime>,
     pub extra_socket_paths: Vec<String>,
@@ -52,6 +51,16 @@ pub struct Settings {
     pub unknown_kinds: UnknownKinds,
     pub mode: Mode,
 }
+
+object_fields!(strict Settings, "a map of settings", {
+    "runtimes" => runtimes,
+    "extraSocketPaths" => extra_socket_paths,
+    "directoryMounts" => directory_mounts,
+    "allowedImages" => allowed_images,
+    "exemptions" => exemptions,
+    "unknownKinds" => unknown_kinds,
+    "mode" => mode,
+});
 
 impl Default for Settings {
     fn default() -> Self {
@@ -70,12 +79,8 @@ impl Default for Settings {
 impl Settings {
     /// Parses settings JSON (`null` means the defaults) and checks every value.
     pub fn from_json(raw: &[u8]) -> Result<Settings, String> {
-        // A derived struct would also read a list (`[]` as all defaults): settings are an object.
-        if raw.trim_ascii_start().starts_with(b"[") {
-            return Err("invalid type: sequence, expected a map of settings".to_string());
-        }
         let settings: Option<Settings> =
-            serde_json::from_slice(raw).map_err(|e| json_path::describe(raw, &e))?;
+            json::from_slice(raw).map_err(|e| json::describe(raw, &e))?;
         let settings = settings.unwrap_or_default();
         settings.check()?;
         Ok(settings)

@@ -5,29 +5,10 @@
 //! root through procfs. `/var/run` and `/run` are the same directory on every mainstream
 //! distribution, so both spellings match.
 
+use crate::fields::choices;
 use crate::host_path::{HostPath, is_process, procfs_root_link};
 use std::borrow::Cow;
 use std::cell::OnceCell;
-
-/// An enum read from one of its names, with errors that name the field and list the names
-/// (see [`Choices`]).
-macro_rules! choices {
-    ($(#[$meta:meta])* pub enum $name:ident {
-        $($(#[$variant_meta:meta])* $variant:ident = $text:literal),+ $(,)?
-    }) => {
-        $(#[$meta])*
-        pub enum $name {
-            $($(#[$variant_meta])* $variant),+
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_str($crate::sockets::Choices(&[$(($text, $name::$variant)),+]))
-            }
-        }
-    };
-}
-pub(crate) use choices;
 
 choices! {
     /// A container runtime whose sockets can be protected by name.
@@ -37,33 +18,6 @@ choices! {
         Containerd = "containerd",
         Crio = "crio",
         Podman = "podman",
-    }
-}
-
-/// Reads one of a fixed set of names. The error is raised while the string is read, so the
-/// parser locates it at that value (`runtimes[1]`), and it lists the accepted names.
-pub struct Choices<T: 'static>(pub &'static [(&'static str, T)]);
-
-impl<T: Copy> serde::de::Visitor<'_> for Choices<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<T, E> {
-        self.0
-            .iter()
-            .find(|(name, _)| *name == value)
-            .map(|(_, choice)| *choice)
-            .ok_or_else(|| {
-                let names: Vec<String> =
-                    self.0.iter().map(|(name, _)| format!("`{name}`")).collect();
-                E::custom(format!(
-                    "unknown value `{value}`, expected one of {}",
-                    names.join(", ")
-                ))
-            })
     }
 }
 

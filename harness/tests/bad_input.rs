@@ -131,7 +131,7 @@ fn invalid_settings_are_an_answer_not_an_error() {
         ),
         (
             b"42",
-            "invalid type: integer `42`, expected struct Settings",
+            "invalid type: integer `42`, expected a map of settings",
         ),
     ] {
         let answer: Value =
