@@ -175,8 +175,8 @@ impl<'a> Reader<'a> {
     /// `unknown field `key`, expected ...`, for the key just read, listing `names`.
     pub(crate) fn unknown_field(&self, names: &[&str]) -> Error {
         let (start, end) = self.key_span;
-        let key: String = serde_json::from_slice(&self.text[start..end])
-            .unwrap_or_else(|_| String::from_utf8_lossy(&self.text[start + 1..end - 1]).into());
+        let body = &self.text[start + 1..end - 1];
+        let key = decoded(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into());
         let expected = match names {
             [] => "there are no fields".to_string(),
             [name] => format!("expected `{name}`"),
@@ -226,14 +226,9 @@ impl<'a> Reader<'a> {
         if !escaped && let Ok(text) = std::str::from_utf8(&literal[1..literal.len() - 1]) {
             return Ok(Cow::Borrowed(text));
         }
-        // Rare: serde_json decodes it, and words what is wrong with it.
-        serde_json::from_slice::<String>(literal)
+        decoded(&literal[1..literal.len() - 1])
             .map(Cow::Owned)
-            .map_err(|error| {
-                let message = error.to_string();
-                let message = message.split(" at line ").next().unwrap_or_default();
-                self.data(start, message.to_string())
-            })
+            .map_err(|message| self.data(start, message.to_string()))
     }
 
     pub(crate) fn boolean(&mut self) -> Result<bool> {
@@ -535,6 +530,61 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A string's content with its escapes decoded (string_body has checked their form), or what
+/// serde_json says of a string it cannot decode.
+fn decoded(body: &[u8]) -> std::result::Result<String, &'static str> {
+    let hex = |at: usize| {
+        let digits = body
+            .get(at..at + 4)
+            .and_then(|digits| std::str::from_utf8(digits).ok());
+        digits.and_then(|digits| u32::from_str_radix(digits, 16).ok())
+    };
+    let mut out = Vec::with_capacity(body.len());
+    let mut at = 0;
+    while let Some(&byte) = body.get(at) {
+        at += 1;
+        if byte != b'\\' {
+            out.push(byte);
+            continue;
+        }
+        let escape = body.get(at).copied().unwrap_or_default();
+        at += 1;
+        let simple = match escape {
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => 0,
+            other => other,
+        };
+        if escape != b'u' {
+            out.push(simple);
+            continue;
+        }
+        let unit = hex(at).ok_or("invalid escape")?;
+        at += 4;
+        let code = match unit {
+            0xDC00..=0xDFFF => return Err("lone leading surrogate in hex escape"),
+            0xD800..=0xDBFF => {
+                if body.get(at..at + 2) != Some(b"\\u") {
+                    return Err("unexpected end of hex escape");
+                }
+                let low = hex(at + 2).ok_or("invalid escape")?;
+                at += 6;
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    return Err("lone leading surrogate in hex escape");
+                }
+                0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+            }
+            unit => unit,
+        };
+        let c = char::from_u32(code).ok_or("invalid unicode code point")?;
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    }
+    String::from_utf8(out).map_err(|_| "invalid unicode code point")
+}
+
 /// Names as serde lists them: `` `a`, `b`, `c` ``.
 fn listed(names: &[&str]) -> String {
     let names: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
@@ -815,6 +865,29 @@ mod tests {
         ));
         assert!(matches!(&strings[1], Cow::Owned(text) if text == "é\n"));
         assert!(matches!(strings[2], Cow::Borrowed("")));
+    }
+
+    proptest! {
+        /// Strings read with escapes decode as serde_json decodes them, or fail with its words.
+        #[test]
+        fn strings_decode_as_serde_json_decodes_them(
+            pieces in prop::collection::vec(prop::sample::select(vec![
+                "a", "é", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t",
+                "\\u0041", "\\u00e9", "\\ud83d", "\\ude00", "\\ud83d\\ude00", "\\ud800x",
+                "\\uD800\\u0041", "\u{1f600}",
+            ]), 0..8),
+            invalid_utf8 in any::<bool>(),
+        ) {
+            let mut literal = format!("\"{}\"", pieces.concat()).into_bytes();
+            if invalid_utf8 {
+                literal.insert(1, 0xff);
+            }
+            let ours = from_slice::<Cow<str>>(&literal).map_err(|e| describe(&literal, &e));
+            let serde = serde_json::from_slice::<String>(&literal).map_err(|e| {
+                e.to_string().split(" at line ").next().unwrap_or_default().to_string()
+            });
+            prop_assert_eq!(ours.map(Cow::into_owned), serde, "{}", String::from_utf8_lossy(&literal));
+        }
     }
 
     /// JSON-like text from pieces that JSON is made of, valid or not.

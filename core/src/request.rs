@@ -12,7 +12,6 @@ use crate::json::{self, Present, Raw, Read, Reader};
 use crate::json_path;
 use crate::mentions::{self, Needle};
 use crate::settings::Settings;
-use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
@@ -64,25 +63,50 @@ impl<'a> Payload<'a> {
 /// The request's objects as JSON values, every field kept, for the rare paths that need them
 /// whole: editing the object (mutate mode) and comparing pod templates (an UPDATE of a
 /// workload that already exposes a socket).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub struct JsonObjects {
     pub object: serde_json::Value,
-    #[serde(default)]
+    /// `Null` when there is none.
     pub old_object: serde_json::Value,
 }
 
 impl JsonObjects {
     pub fn parse(raw: &[u8]) -> Result<JsonObjects, String> {
-        #[derive(Deserialize)]
-        struct Envelope {
-            request: JsonObjects,
-        }
-        serde_json::from_slice::<Envelope>(raw)
-            .map(|envelope| envelope.request)
-            .map_err(|e| json_path::describe(raw, &e))
+        let envelope: ObjectsEnvelope =
+            json::from_slice(raw).map_err(|e| json::describe(raw, &e))?;
+        let value = |object: Option<Raw>| match object {
+            None => Ok(serde_json::Value::Null),
+            Some(Raw(text)) => {
+                serde_json::from_slice(text).map_err(|e| json_path::describe_within(raw, text, &e))
+            }
+        };
+        Ok(JsonObjects {
+            object: value(envelope.request.object)?,
+            old_object: value(envelope.request.old_object)?,
+        })
     }
 }
+
+/// Where [`JsonObjects`] are in the payload.
+#[derive(Debug, Default)]
+struct ObjectsEnvelope<'a> {
+    request: RawObjects<'a>,
+}
+
+object_fields!(ObjectsEnvelope, "a validate payload", {
+    "request" => request,
+}, required: ["request"]);
+
+#[derive(Debug, Default)]
+struct RawObjects<'a> {
+    object: Option<Raw<'a>>,
+    old_object: Option<Raw<'a>>,
+}
+
+object_fields!(RawObjects, "an admission request", {
+    "object" => object,
+    "oldObject" => old_object,
+}, required: ["object"]);
 
 #[derive(Debug, Default)]
 pub struct AdmissionRequest<'a> {
