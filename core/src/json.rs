@@ -801,38 +801,30 @@ mod tests {
 
     #[test]
     fn wrong_types_read_as_serde_words_them() {
-        let error = |text: &str| {
+        for (text, message) in [
+            (
+                r#"["a",7]"#,
+                "[1]: invalid type: integer `7`, expected a string",
+            ),
+            (
+                r#"["a",-1.5e3]"#,
+                "[1]: invalid type: floating point `-1.5e3`, expected a string",
+            ),
+            ("[null]", "[0]: invalid type: null, expected a string"),
+            (
+                "[true]",
+                "[0]: invalid type: boolean `true`, expected a string",
+            ),
+            (r#"[{"a":1}]"#, "[0]: invalid type: map, expected a string"),
+            (r#"{"a":1}"#, "invalid type: map, expected a sequence"),
+            (
+                r#""q\"\u00e9""#,
+                r#"invalid type: string "q\"é", expected a sequence"#,
+            ),
+        ] {
             let error = from_slice::<Vec<Cow<str>>>(text.as_bytes()).unwrap_err();
-            describe(text.as_bytes(), &error)
-        };
-        assert_eq!(
-            error(r#"["a",7]"#),
-            "[1]: invalid type: integer `7`, expected a string"
-        );
-        assert_eq!(
-            error(r#"["a",-1.5e3]"#),
-            "[1]: invalid type: floating point `-1.5e3`, expected a string"
-        );
-        assert_eq!(
-            error(r#"[null]"#),
-            "[0]: invalid type: null, expected a string"
-        );
-        assert_eq!(
-            error(r#"[true]"#),
-            "[0]: invalid type: boolean `true`, expected a string"
-        );
-        assert_eq!(
-            error(r#"[{"a":1}]"#),
-            "[0]: invalid type: map, expected a string"
-        );
-        assert_eq!(
-            error(r#"{"a":1}"#),
-            "invalid type: map, expected a sequence"
-        );
-        assert_eq!(
-            error(r#""q\"\u00e9""#),
-            r#"invalid type: string "q\"é", expected a sequence"#
-        );
+            assert_eq!(describe(text.as_bytes(), &error), message);
+        }
     }
 
     #[test]
