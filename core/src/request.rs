@@ -2,9 +2,9 @@
 //!
 //! Everything else in the object (env, probes, resources, unknown fields of newer Kubernetes
 //! versions) is checked and skipped without being built, keys are matched as bytes and the
-//! strings it reads borrow from the payload (see `json` and `fields`), and each container is kept as raw
-//! JSON, read only if it may mount a hostPath volume, which keeps evaluation close to the cost
-//! of reading the request once. One struct serves every kind: each kind's pod spec sits at a
+//! strings it reads borrow from the payload (see `json` and `fields`), and the mounts of each
+//! container are kept as raw JSON, read only if they may name a hostPath volume, which keeps
+//! evaluation close to the cost of reading the request once. One struct serves every kind: each kind's pod spec sits at a
 //! different place (see `kinds`), and fields a kind does not have are simply absent.
 
 use crate::fields::object_fields;
@@ -114,8 +114,8 @@ pub struct AdmissionRequest<'a> {
     pub operation: Str<'a>,
     /// Empty for a cluster-scoped object.
     namespace: Str<'a>,
-    // Boxed, as are the specs below: each reader returns what it builds by value, and moving
-    // these large structs cost more than reading small requests.
+    // Boxed, as are some specs below: these structs are large, and each reader returns what it
+    // builds by value.
     pub object: Option<Box<KubeObject<'a>>>,
     pub old_object: Option<Box<KubeObject<'a>>>,
 }
@@ -225,11 +225,11 @@ object_fields!(OwnerReference, "an owner reference", {
 /// workflow spec and templates of Argo Workflows (whose templates hold a `container`, a
 /// `script`, `sidecars` and a `containerSet` instead of a pod spec's lists).
 ///
-/// Each container is kept as the raw JSON it was written as (checked as JSON and skipped in the
-/// single pass over the request) and read only when it may mount a
-/// hostPath volume (see [`RawContainer`]): the engine hands objects over with their keys
-/// sorted, so `containers` arrives before `volumes`, almost every Pod has no hostPath volume at
-/// all, and in the others few containers mount one.
+/// Of each container, the single pass over the request reads the name and image and keeps the
+/// mounts as raw JSON (checked and skipped), read only when they may name a hostPath volume
+/// (see [`RawContainer`]): the engine hands objects over with their keys sorted, so
+/// `containers` arrives before `volumes`, almost every Pod has no hostPath volume at all, and
+/// in the others few containers mount one.
 #[derive(Debug, Default)]
 pub struct Spec<'a> {
     pub volumes: Option<Vec<Volume<'a>>>,
