@@ -22,7 +22,7 @@ pub struct Exemption {
     pub reason: String,
 }
 
-object_fields!(strict Exemption, "an exemption rule", {
+object_fields!(owned strict Exemption, "an exemption rule", {
     "namespaces" => namespaces,
     "images" => images,
     "hostPaths" => host_paths,

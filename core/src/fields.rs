@@ -104,10 +104,13 @@ fn bit(field: usize) -> u64 {
 
 /// Implements [`json::Read`] for a struct: what it is (for a type error), each JSON key and
 /// the field it fills, and the keys that must be there. The struct borrows from the request
-/// (`Spec<'a>`), or, for a `strict` one, owns its fields and refuses unknown keys.
+/// (`Spec<'a>`) or is `owned` (no lifetime); a `strict` one refuses unknown keys.
 macro_rules! object_fields {
-    (strict $type:ident, $($rest:tt)+) => {
+    (owned strict $type:ident, $($rest:tt)+) => {
         $crate::fields::object_fields!(@impl [$type] true, $($rest)+);
+    };
+    (owned $type:ident, $($rest:tt)+) => {
+        $crate::fields::object_fields!(@impl [$type] false, $($rest)+);
     };
     ($type:ident, $($rest:tt)+) => {
         $crate::fields::object_fields!(@impl [$type<'a>] false, $($rest)+);

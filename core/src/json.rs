@@ -55,8 +55,8 @@ pub(crate) fn describe(text: &[u8], error: &Error) -> String {
     }
 }
 
-/// How deep objects and arrays read field by field may nest, as in serde_json: the skipped ones
-/// may nest to any depth.
+/// Objects and arrays read field by field, or into a `Value`, may nest 127 deep, as in
+/// serde_json; the skipped ones may nest to any depth.
 const DEPTH_LIMIT: u32 = 128;
 
 /// Reads one JSON text front to back.
@@ -199,6 +199,15 @@ impl<'a> Reader<'a> {
         self.data(self.at, format!("missing field `{name}`"))
     }
 
+    /// The string written between `start` and `end` (quotes included), decoded.
+    fn text_at(&self, start: usize, end: usize) -> Result<String> {
+        let body = &self.text[start + 1..end - 1];
+        match std::str::from_utf8(body) {
+            Ok(text) if !body.contains(&b'\\') => Ok(text.to_string()),
+            _ => decoded(body).map_err(|message| self.data(start, message.to_string())),
+        }
+    }
+
     /// Where the value ahead starts.
     pub(crate) fn offset(&mut self) -> usize {
         self.peek();
@@ -304,7 +313,7 @@ impl<'a> Reader<'a> {
     }
 
     fn enter(&mut self) -> Result<()> {
-        if self.depth == DEPTH_LIMIT {
+        if self.depth + 1 == DEPTH_LIMIT {
             return Err(self.data(self.at, "recursion limit exceeded".to_string()));
         }
         self.depth += 1;
@@ -670,6 +679,65 @@ impl<'a, T: Read<'a>> Read<'a> for Vec<T> {
     }
 }
 
+/// A whole value, for the paths that edit or compare the object as JSON. Built here rather than
+/// by serde_json's deserializer, whose typed error paths bring float formatting and about 60 KB
+/// into the module. It reads as serde_json reads a `Value` (tests compare the two), except that
+/// a float is the nearest `f64` to its text, so that the mutated object gives back every number
+/// as it was written (serde_json without its `float_roundtrip` feature can be an ulp off).
+impl<'a> Read<'a> for serde_json::Value {
+    fn read(reader: &mut Reader<'a>) -> Result<Self> {
+        use serde_json::Value;
+        let Some(first) = reader.peek() else {
+            return reader.syntax();
+        };
+        Ok(match first {
+            b'{' => {
+                reader.begin_object("a map")?;
+                let mut map = serde_json::Map::new();
+                let mut after_value = false;
+                while reader.next_key(&mut after_value)?.is_some() {
+                    let (start, end) = reader.key_span;
+                    let key = reader.text_at(start, end)?;
+                    map.insert(key, Value::read(reader)?);
+                }
+                Value::Object(map)
+            }
+            b'[' => Value::Array(Vec::read(reader)?),
+            b'"' => Value::String(reader.string()?.into_owned()),
+            b't' | b'f' => Value::Bool(reader.boolean()?),
+            b'n' => {
+                reader.literal(b"null")?;
+                Value::Null
+            }
+            _ => {
+                let at = reader.offset();
+                reader.number()?;
+                let text = std::str::from_utf8(&reader.text[at..reader.at]).unwrap_or_default();
+                Value::Number(
+                    number(text)
+                        .ok_or_else(|| reader.data(at, "number out of range".to_string()))?,
+                )
+            }
+        })
+    }
+}
+
+/// A JSON number as serde_json reads it: an integer that fits in 64 bits as one, any other
+/// as the nearest `f64` (`-0` too), out of range if that is infinite.
+fn number(text: &str) -> Option<serde_json::Number> {
+    let integer = !text.contains(['.', 'e', 'E']);
+    if integer && let Ok(n) = text.parse::<u64>() {
+        return Some(n.into());
+    }
+    if integer
+        && text != "-0"
+        && let Ok(n) = text.parse::<i64>()
+    {
+        return Some(n.into());
+    }
+    serde_json::Number::from_f64(text.parse::<f64>().ok()?)
+}
+
 /// Any value, of which only its presence matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Present;
@@ -791,7 +859,7 @@ mod tests {
             }
         }
         let error = from_slice::<Nested>(text.as_bytes()).unwrap_err();
-        assert_eq!(error.at, 128);
+        assert_eq!(error.at, 127);
         let message = describe(text.as_bytes(), &error);
         assert!(
             message.ends_with("...: recursion limit exceeded"),
@@ -919,8 +987,8 @@ mod tests {
         prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat().into_bytes())
     }
 
-    /// A valid JSON text, written with whitespace.
-    fn json_text() -> impl Strategy<Value = Vec<u8>> {
+    /// A value, and the JSON text serde_json writes for it (with whitespace).
+    fn json_text() -> impl Strategy<Value = (serde_json::Value, Vec<u8>)> {
         let leaf = prop_oneof![
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),
@@ -937,7 +1005,34 @@ mod tests {
                     .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
             ]
         })
-        .prop_map(|value| serde_json::to_vec_pretty(&value).unwrap())
+        .prop_map(|value| {
+            let text = serde_json::to_vec_pretty(&value).unwrap();
+            (value, text)
+        })
+    }
+
+    #[test]
+    fn values_read_as_serde_json_reads_them() {
+        for text in [
+            &br#"{"a":[1,-2,3.5,-0,-0.0,1e3,1E-7,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809,0.1,2.5e-308],"b":{"c":null,"d":true,"e":"\u00e9\n"},"a":"dup","":[]}"#[..],
+            b"12345678901234567890123",
+            b"1e400",
+            b"-1e400",
+            br#""\ud800""#,
+            b"\"\xff\"",
+        ] {
+            let ours = from_slice::<serde_json::Value>(text).map_err(|e| describe(text, &e));
+            let serde = serde_json::from_slice::<serde_json::Value>(text)
+                .map_err(|e| json_path::describe(text, &e).split(" at line ").next().unwrap().to_string());
+            assert_eq!(ours, serde, "{}", String::from_utf8_lossy(text));
+        }
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        for depth in [126, 127, 128] {
+            let text = nested(depth);
+            let ours = from_slice::<serde_json::Value>(text.as_bytes()).is_ok();
+            let serde = serde_json::from_str::<serde_json::Value>(&text).is_ok();
+            assert_eq!(ours, serde, "depth {depth}");
+        }
     }
 
     proptest! {
@@ -955,10 +1050,13 @@ mod tests {
 
         #[test]
         fn skips_valid_json_and_finds_the_error_serde_json_finds(
-            text in json_text(),
+            (value, text) in json_text(),
             cut in any::<prop::sample::Index>(),
         ) {
             prop_assert_eq!(skipped(&text), Ok(()));
+            // A value reads back as it was written, floats included (serde_json's own reader,
+            // without its float_roundtrip feature, can be an ulp off).
+            prop_assert_eq!(from_slice::<serde_json::Value>(&text), Ok(value));
             // Cut short, the text is not JSON (or a shorter number): both readers agree.
             let short = &text[..cut.index(text.len())];
             prop_assert_eq!(skipped(short).is_ok(), serde_accepts(short));

@@ -10,40 +10,14 @@ pub fn describe(raw: &[u8], error: &serde_json::Error) -> String {
     located(raw, offset(raw, error.line(), error.column()), error)
 }
 
-/// The same, for an error in `part`, a slice of `raw` that was parsed on its own: the path is
-/// the one in the whole of `raw`.
-pub fn describe_within(raw: &[u8], part: &[u8], error: &serde_json::Error) -> String {
-    let start = (part.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
-    if start > raw.len() {
-        return describe(part, error);
-    }
-    let within = offset(part, error.line(), error.column());
-    located(raw, start + within, error)
-}
-
 fn located(raw: &[u8], at: usize, error: &serde_json::Error) -> String {
     let message = error.to_string();
+    // A wrong value is located by its path; a syntax error keeps its line and column.
     let message = match message.rfind(" at line ") {
-        Some(end) => &message[..end],
-        None => message.as_str(),
+        Some(at) if error.is_data() => &message[..at],
+        _ => message.as_str(),
     };
-    // A wrong value is located by its path; a syntax error also by its line and column in
-    // `raw` (serde_json's are in the text it parsed, which may be a part of `raw`).
-    if error.is_data() {
-        return self::at(raw, at, message);
-    }
-    let at = at.min(raw.len());
-    let line_start = raw[..at]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let line = 1 + raw[..at].iter().filter(|&&b| b == b'\n').count();
-    let column = at - line_start;
-    self::at(
-        raw,
-        at,
-        &format!("{message} at line {line} column {column}"),
-    )
+    self::at(raw, at, message)
 }
 
 /// `message` about the value at byte offset `at` of `raw`, as `path: message` (the path is
@@ -180,23 +154,6 @@ mod tests {
         assert_eq!(
             error(r#"{"x":"a\"{[,","a":{"list":[{"name":1}]}}"#),
             "a.list[0].name: invalid type: integer `1`, expected a string"
-        );
-    }
-
-    #[test]
-    fn an_error_in_a_part_is_located_in_the_whole() {
-        let raw = b"{\"x\":1,\n \"a\":{\"list\":[[[1]]]}}";
-        let start = raw.iter().position(|&b| b == b'[').unwrap();
-        let part = &raw[start..raw.len() - 2];
-        let error = serde_json::from_slice::<Vec<Vec<Vec<String>>>>(part).unwrap_err();
-        assert_eq!(
-            describe_within(raw, part, &error),
-            "a.list[0][0][0]: invalid type: integer `1`, expected a string"
-        );
-        let error = serde_json::from_slice::<serde::de::IgnoredAny>(&part[..4]).unwrap_err();
-        assert_eq!(
-            describe_within(raw, &part[..4], &error),
-            "a.list[0][0][0]: EOF while parsing a list at line 2 column 17"
         );
     }
 

@@ -9,7 +9,6 @@
 
 use crate::fields::object_fields;
 use crate::json::{self, Present, Raw, Read, Reader};
-use crate::json_path;
 use crate::mentions::{self, Needle};
 use crate::settings::Settings;
 use std::borrow::Cow;
@@ -74,36 +73,31 @@ impl JsonObjects {
     pub fn parse(raw: &[u8]) -> Result<JsonObjects, String> {
         let envelope: ObjectsEnvelope =
             json::from_slice(raw).map_err(|e| json::describe(raw, &e))?;
-        let value = |object: Option<Raw>| match object {
-            None => Ok(serde_json::Value::Null),
-            Some(Raw(text)) => {
-                serde_json::from_slice(text).map_err(|e| json_path::describe_within(raw, text, &e))
-            }
-        };
+        let objects = envelope.request;
         Ok(JsonObjects {
-            object: value(envelope.request.object)?,
-            old_object: value(envelope.request.old_object)?,
+            object: objects.object.unwrap_or_default(),
+            old_object: objects.old_object.unwrap_or_default(),
         })
     }
 }
 
 /// Where [`JsonObjects`] are in the payload.
 #[derive(Debug, Default)]
-struct ObjectsEnvelope<'a> {
-    request: RawObjects<'a>,
+struct ObjectsEnvelope {
+    request: ValueObjects,
 }
 
-object_fields!(ObjectsEnvelope, "a validate payload", {
+object_fields!(owned ObjectsEnvelope, "a validate payload", {
     "request" => request,
 }, required: ["request"]);
 
 #[derive(Debug, Default)]
-struct RawObjects<'a> {
-    object: Option<Raw<'a>>,
-    old_object: Option<Raw<'a>>,
+struct ValueObjects {
+    object: Option<serde_json::Value>,
+    old_object: Option<serde_json::Value>,
 }
 
-object_fields!(RawObjects, "an admission request", {
+object_fields!(owned ValueObjects, "an admission request", {
     "object" => object,
     "oldObject" => old_object,
 }, required: ["object"]);

@@ -52,7 +52,7 @@ pub struct Settings {
     pub mode: Mode,
 }
 
-object_fields!(strict Settings, "a map of settings", {
+object_fields!(owned strict Settings, "a map of settings", {
     "runtimes" => runtimes,
     "extraSocketPaths" => extra_socket_paths,
     "directoryMounts" => directory_mounts,
