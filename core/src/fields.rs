@@ -94,12 +94,9 @@ fn same_key(name: &[u8], key: &[u8]) -> bool {
     name.len() == key.len() && name.first() == key.first() && name == key
 }
 
-/// The bit of `seen` for a field (none past the 64th, which `object_fields!` refuses).
+/// The bit of `seen` for a field (`object_fields!` refuses more than 64).
 fn bit(field: usize) -> u64 {
-    u32::try_from(field)
-        .ok()
-        .and_then(|field| 1u64.checked_shl(field))
-        .unwrap_or(0)
+    1 << field
 }
 
 /// Implements [`json::Read`] for a struct: what it is (for a type error), each JSON key and

@@ -64,8 +64,9 @@ pub(crate) struct Reader<'a> {
     text: &'a [u8],
     at: usize,
     depth: u32,
-    /// Where the last key [`Reader::next_key`] read is written, for [`Reader::unknown_field`].
-    key_span: (usize, usize),
+    /// Where the last key [`Reader::next_key`] read is written (quotes included), and whether
+    /// it has escapes.
+    key_span: (usize, usize, bool),
 }
 
 /// A value the reader can build.
@@ -79,7 +80,7 @@ pub(crate) fn from_slice<'a, T: Read<'a>>(text: &'a [u8]) -> Result<T> {
         text,
         at: 0,
         depth: 0,
-        key_span: (0, 0),
+        key_span: (0, 0, false),
     };
     let value = T::read(&mut reader)?;
     match reader.peek() {
@@ -157,8 +158,11 @@ impl<'a> Reader<'a> {
                 Ok(()) => {
                     // A number: serde names it by how it parses; its text is what was written.
                     let number = String::from_utf8_lossy(&self.text[at..self.at]);
-                    let float = number.contains(['.', 'e', 'E']);
-                    let kind = if float { "floating point" } else { "integer" };
+                    let kind = if written_as_integer(&number) {
+                        "integer"
+                    } else {
+                        "floating point"
+                    };
                     format!("{kind} `{number}`")
                 }
                 Err(error) => return error,
@@ -174,9 +178,10 @@ impl<'a> Reader<'a> {
 
     /// `unknown field `key`, expected ...`, for the key just read, listing `names`.
     pub(crate) fn unknown_field(&self, names: &[&str]) -> Error {
-        let (start, end) = self.key_span;
-        let body = &self.text[start + 1..end - 1];
-        let key = decoded(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into());
+        let (start, end, escaped) = self.key_span;
+        let key = self
+            .literal_text(start, end, escaped)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&self.text[start + 1..end - 1]));
         let expected = match names {
             [] => "there are no fields".to_string(),
             [name] => format!("expected `{name}`"),
@@ -199,13 +204,16 @@ impl<'a> Reader<'a> {
         self.data(self.at, format!("missing field `{name}`"))
     }
 
-    /// The string written between `start` and `end` (quotes included), decoded.
-    fn text_at(&self, start: usize, end: usize) -> Result<String> {
+    /// The string written between `start` and `end` (quotes included): borrowed unless it has
+    /// escapes, an error in serde_json's words if it cannot be decoded.
+    fn literal_text(&self, start: usize, end: usize, escaped: bool) -> Result<Cow<'a, str>> {
         let body = &self.text[start + 1..end - 1];
-        match std::str::from_utf8(body) {
-            Ok(text) if !body.contains(&b'\\') => Ok(text.to_string()),
-            _ => decoded(body).map_err(|message| self.data(start, message.to_string())),
+        if !escaped && let Ok(text) = std::str::from_utf8(body) {
+            return Ok(Cow::Borrowed(text));
         }
+        decoded(body)
+            .map(Cow::Owned)
+            .map_err(|message| self.data(start, message.to_string()))
     }
 
     /// Where the value ahead starts.
@@ -231,13 +239,7 @@ impl<'a> Reader<'a> {
         let start = self.at;
         self.at += 1;
         let escaped = self.string_body()?;
-        let literal = &self.text[start..self.at];
-        if !escaped && let Ok(text) = std::str::from_utf8(&literal[1..literal.len() - 1]) {
-            return Ok(Cow::Borrowed(text));
-        }
-        decoded(&literal[1..literal.len() - 1])
-            .map(Cow::Owned)
-            .map_err(|message| self.data(start, message.to_string()))
+        self.literal_text(start, self.at, escaped)
     }
 
     pub(crate) fn boolean(&mut self) -> Result<bool> {
@@ -258,9 +260,9 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// The next key of the object being read, with its colon (`None` once the object is
-    /// closed), decoded only as far as telling ASCII keys apart: any other character reads as
-    /// 0xFF. `after_value` is false before the first key; the caller reads or skips the value.
+    /// The next key of the object being read, decoded, with its colon (`None` once the object
+    /// is closed). `after_value` is false before the first key; the caller reads or skips the
+    /// value.
     pub(crate) fn next_key(&mut self, after_value: &mut bool) -> Result<Option<Cow<'a, [u8]>>> {
         match (self.peek(), *after_value) {
             (Some(b'}'), _) => {
@@ -268,23 +270,20 @@ impl<'a> Reader<'a> {
                 self.depth -= 1;
                 return Ok(None);
             }
-            (Some(b','), true) => {
-                self.at += 1;
-                if self.peek() != Some(b'"') {
-                    return self.syntax();
-                }
-            }
+            (Some(b','), true) => self.at += 1,
             (Some(b'"'), false) => *after_value = true,
             _ => return self.syntax(),
         }
-        let start = self.at;
-        let key = self.key()?;
-        self.key_span = (start, self.at);
-        if self.peek() != Some(b':') {
-            return self.syntax();
+        self.key_span = self.key_and_colon()?;
+        let (start, end, escaped) = self.key_span;
+        let body = &self.text[start + 1..end - 1];
+        if !escaped {
+            return Ok(Some(Cow::Borrowed(body)));
         }
-        self.at += 1;
-        Ok(Some(key))
+        // Decoded for matching only: a key that cannot be decoded keeps its escapes, which no
+        // name has.
+        let key = decoded(body).map_or_else(|_| body.to_vec(), String::into_bytes);
+        Ok(Some(Cow::Owned(key)))
     }
 
     /// An array, each of whose items `item` reads.
@@ -328,23 +327,20 @@ impl<'a> Reader<'a> {
         Ok(&self.text[start..self.at])
     }
 
-    /// The value ahead as its JSON text and as a `T`, or `None` if it is JSON but not a `T`.
-    pub(crate) fn read_or_skip<T: Read<'a>>(&mut self) -> Result<(&'a [u8], Option<T>)> {
-        self.peek();
-        let (start, depth) = (self.at, self.depth);
-        let value = match T::read(self) {
-            Ok(value) => Some(value),
+    /// The value ahead as a `T`, or its JSON text if it is JSON but not a `T`.
+    pub(crate) fn read_or_skip<T: Read<'a>>(&mut self) -> Result<std::result::Result<T, &'a [u8]>> {
+        let (start, depth) = (self.offset(), self.depth);
+        match T::read(self) {
+            Ok(value) => Ok(Ok(value)),
             Err(Error {
                 what: What::Data(_),
                 ..
             }) => {
                 (self.at, self.depth) = (start, depth);
-                self.skip()?;
-                None
+                self.raw().map(Err)
             }
-            Err(error) => return Err(error),
-        };
-        Ok((&self.text[start..self.at], value))
+            Err(error) => Err(error),
+        }
     }
 
     /// Skips the value ahead, checking it as serde_json checks a value it ignores.
@@ -365,7 +361,7 @@ impl<'a> Reader<'a> {
                     } else {
                         levels.push(open == b'{');
                         if open == b'{' {
-                            self.object_key()?;
+                            self.key_and_colon()?;
                         }
                         continue;
                     }
@@ -385,7 +381,7 @@ impl<'a> Reader<'a> {
                     Some(b',') => {
                         self.at += 1;
                         if object {
-                            self.object_key()?;
+                            self.key_and_colon()?;
                         }
                         break;
                     }
@@ -399,54 +395,22 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A key and its colon, inside an object being skipped.
-    fn object_key(&mut self) -> Result<()> {
+    /// A key and its colon: where the key is written (quotes included) and whether it has
+    /// escapes. Inlined: skipping calls it for every key and uses nothing it returns.
+    #[inline(always)]
+    fn key_and_colon(&mut self) -> Result<(usize, usize, bool)> {
         if self.peek() != Some(b'"') {
             return self.syntax();
         }
+        let start = self.at;
         self.at += 1;
-        self.string_body()?;
+        let escaped = self.string_body()?;
+        let end = self.at;
         if self.peek() != Some(b':') {
             return self.syntax();
         }
         self.at += 1;
-        Ok(())
-    }
-
-    /// A key, decoded as [`Reader::next_key`] says.
-    fn key(&mut self) -> Result<Cow<'a, [u8]>> {
-        let start = self.at + 1;
-        self.at = start;
-        let escaped = self.string_body()?;
-        let body = &self.text[start..self.at - 1];
-        if !escaped {
-            return Ok(Cow::Borrowed(body));
-        }
-        let mut key = Vec::with_capacity(body.len());
-        let mut bytes = body.iter();
-        while let Some(&byte) = bytes.next() {
-            if byte != b'\\' {
-                key.push(byte);
-                continue;
-            }
-            key.push(match bytes.next() {
-                Some(b'b') => 0x08,
-                Some(b'f') => 0x0c,
-                Some(b'n') => b'\n',
-                Some(b'r') => b'\r',
-                Some(b't') => b'\t',
-                Some(b'u') => {
-                    let hex: Vec<u8> = bytes.by_ref().take(4).copied().collect();
-                    let unit = std::str::from_utf8(&hex)
-                        .ok()
-                        .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-                    unit.filter(u8::is_ascii).unwrap_or(0xff)
-                }
-                Some(&other) => other,
-                None => 0xff,
-            });
-        }
-        Ok(Cow::Owned(key))
+        Ok((start, end, escaped))
     }
 
     /// The rest of a string after its opening quote, checked (control characters, escapes);
@@ -594,6 +558,11 @@ fn decoded(body: &[u8]) -> std::result::Result<String, &'static str> {
     String::from_utf8(out).map_err(|_| "invalid unicode code point")
 }
 
+/// A number without a fraction or an exponent, which serde_json reads as an integer if it fits.
+fn written_as_integer(number: &str) -> bool {
+    !number.contains(['.', 'e', 'E'])
+}
+
 /// Names as serde lists them: `` `a`, `b`, `c` ``.
 fn listed(names: &[&str]) -> String {
     let names: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
@@ -696,14 +665,14 @@ impl<'a> Read<'a> for serde_json::Value {
                 let mut map = serde_json::Map::new();
                 let mut after_value = false;
                 while reader.next_key(&mut after_value)?.is_some() {
-                    let (start, end) = reader.key_span;
-                    let key = reader.text_at(start, end)?;
+                    let (start, end, escaped) = reader.key_span;
+                    let key = reader.literal_text(start, end, escaped)?.into_owned();
                     map.insert(key, Value::read(reader)?);
                 }
                 Value::Object(map)
             }
             b'[' => Value::Array(Vec::read(reader)?),
-            b'"' => Value::String(reader.string()?.into_owned()),
+            b'"' => Value::String(String::read(reader)?),
             b't' | b'f' => Value::Bool(reader.boolean()?),
             b'n' => {
                 reader.literal(b"null")?;
@@ -725,7 +694,7 @@ impl<'a> Read<'a> for serde_json::Value {
 /// A JSON number as serde_json reads it: an integer that fits in 64 bits as one, any other
 /// as the nearest `f64` (`-0` too), out of range if that is infinite.
 fn number(text: &str) -> Option<serde_json::Number> {
-    let integer = !text.contains(['.', 'e', 'E']);
+    let integer = written_as_integer(text);
     if integer && let Ok(n) = text.parse::<u64>() {
         return Some(n.into());
     }

@@ -295,8 +295,8 @@ impl ContainerError<'_> {
 /// kept whole as raw JSON, and its error told only if it may mount a hostPath volume.
 #[derive(Debug)]
 pub struct RawContainer<'a> {
-    raw: &'a [u8],
-    fields: Option<ContainerFields<'a>>,
+    /// Its fields, or its JSON if they are not of their types.
+    fields: Result<ContainerFields<'a>, &'a [u8]>,
     /// Boxed: few containers are ever read, and a 1 MB Pod keeps more than a thousand.
     read: OnceCell<Box<Result<Container<'a>, ContainerError<'a>>>>,
 }
@@ -316,10 +316,8 @@ object_fields!(ContainerFields, "a container", {
 
 impl<'a> Read<'a> for RawContainer<'a> {
     fn read(reader: &mut Reader<'a>) -> json::Result<Self> {
-        let (raw, fields) = reader.read_or_skip()?;
         Ok(RawContainer {
-            raw,
-            fields,
+            fields: reader.read_or_skip()?,
             read: OnceCell::new(),
         })
     }
@@ -332,19 +330,20 @@ impl<'a> RawContainer<'a> {
     /// neither an escape nor `"name"` do not mount `name`.
     fn may_mount(&self, volumes: &VolumeNames) -> bool {
         let text = match &self.fields {
-            Some(fields) => match fields.volume_mounts {
+            Ok(fields) => match fields.volume_mounts {
                 Some(Raw(mounts)) => mounts,
                 None => return false,
             },
-            None => self.raw,
+            Err(raw) => raw,
         };
         mentions::backslash_or_any(text, &volumes.quoted)
     }
 
     fn read(&self) -> Result<&Container<'a>, &ContainerError<'a>> {
         let read = || {
-            let Some(fields) = &self.fields else {
-                return read_raw(self.raw);
+            let fields = match &self.fields {
+                Ok(fields) => fields,
+                Err(raw) => return read_raw(raw),
             };
             Ok(Container {
                 name: fields.name.clone(),
