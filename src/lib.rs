@@ -25,6 +25,6 @@ pub extern "C" fn wapc_init() {
     guest::register_function("report", |payload| respond(&evaluate_with_report(payload)));
 }
 
-fn respond<T: serde::Serialize>(response: &T) -> guest::CallResult {
-    Ok(serde_json::to_vec(response)?)
+fn respond(response: &impl ToJson) -> guest::CallResult {
+    Ok(response.to_json())
 }

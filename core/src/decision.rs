@@ -4,14 +4,15 @@
 use crate::exemptions::{self, Exempted};
 use crate::exposures::{ContainerRef, Finding, Reach, VolumeExposure, scan_pod_spec};
 use crate::host_path::HostPath;
+use crate::json_text;
 use crate::kinds::{self, Target};
 use crate::message;
 use crate::mutation;
 use crate::request::{AdmissionRequest, JsonObjects, KubeObject, Payload};
-use crate::response::ValidationResponse;
+use crate::response::{Object, ToJson, ValidationResponse};
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
 use crate::sockets::SocketCatalog;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
 pub fn validate(raw: &[u8]) -> ValidationResponse {
@@ -82,8 +83,8 @@ fn annotate(response: &mut ValidationResponse, key: &str, values: &[String]) {
     if !values.is_empty() {
         response
             .audit_annotations
-            .get_or_insert_with(HashMap::new)
-            .insert(key.to_string(), values.join(", "));
+            .get_or_insert_with(Vec::new)
+            .push((key.to_string(), values.join(", ")));
     }
 }
 
@@ -417,24 +418,26 @@ fn mutate(
     removals: &[mutation::Removal],
     mut warnings: Vec<String>,
 ) -> ValidationResponse {
-    let mut object = match JsonObjects::parse(raw) {
-        Ok(objects) => objects.object,
+    let object = match JsonObjects::parse(raw) {
+        Ok(objects) => objects.object.unwrap_or(b"null"),
         Err(error) => return reject(format!("cannot read the request: {error}"), warnings),
     };
-    if let Err(error) = mutation::apply(&mut object, at, removals) {
-        return reject(
-            format!("cannot remove the socket mounts: {error}"),
-            warnings,
-        );
-    }
+    let mutated = mutation::apply(object, at, removals)
+        .and_then(|text| String::from_utf8(text).map_err(|_| "it is not UTF-8".to_string()));
+    let object = match mutated {
+        Ok(object) => object,
+        Err(error) => {
+            return reject(
+                format!("cannot remove the socket mounts: {error}"),
+                warnings,
+            );
+        }
+    };
     let removed: Vec<String> = removals.iter().map(|r| r.audit()).collect();
     warnings.splice(0..0, removals.iter().map(|r| r.describe("removed")));
     let mut response = accept(warnings);
     response.mutated_object = Some(object);
-    response.audit_annotations = Some(HashMap::from([(
-        "removed-socket-mounts".to_string(),
-        removed.join(", "),
-    )]));
+    annotate(&mut response, "removed-socket-mounts", &removed);
     response
 }
 
@@ -473,11 +476,17 @@ fn template_changed(raw: &[u8], at: kinds::PodSpecAt) -> bool {
     let Ok(objects) = JsonObjects::parse(raw) else {
         return true;
     };
-    fn template<'v>(object: &'v serde_json::Value, keys: &[&str]) -> Option<&'v serde_json::Value> {
-        keys.iter().try_fold(object, |value, key| value.get(key))
+    let keys = at.template_keys();
+    let new = objects
+        .object
+        .and_then(|object| json_text::at(object, keys));
+    let old = objects
+        .old_object
+        .and_then(|object| json_text::at(object, keys));
+    match (new, old) {
+        (Some(new), Some(old)) => !json_text::same(new, old),
+        (new, old) => new.is_some() != old.is_some(),
     }
-    template(&objects.object, at.template_keys())
-        != template(&objects.old_object, at.template_keys())
 }
 
 fn accept(warnings: Vec<String>) -> ValidationResponse {
@@ -503,7 +512,7 @@ fn reject(message: String, warnings: Vec<String>) -> ValidationResponse {
 }
 
 /// One exposure of an object, for reports (`dsp scan`).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug)]
 pub struct ReportRow {
     /// `reject` or `warn`, under the settings.
     pub severity: &'static str,
@@ -516,14 +525,37 @@ pub struct ReportRow {
     pub containers: Vec<String>,
 }
 
+impl ToJson for ReportRow {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        Object::open(out)
+            .field("severity", &self.severity)
+            .field("volume", &self.volume)
+            .field("host_path", &self.host_path)
+            .field("exposes", &self.exposes)
+            .field("containers", &self.containers)
+            .close();
+    }
+}
+
 /// The `validate` response and, behind it, each exposure as a row.
-#[derive(serde::Serialize)]
 pub struct Report {
     pub response: ValidationResponse,
     pub findings: Vec<ReportRow>,
     /// Why the policy accepted the object unread (a kind it does not read), if it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub not_inspected: Option<String>,
+}
+
+impl ToJson for Report {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::open(out);
+        object
+            .field("response", &self.response)
+            .field("findings", &self.findings);
+        if let Some(reason) = &self.not_inspected {
+            object.field("not_inspected", reason);
+        }
+        object.close();
+    }
 }
 
 /// Evaluates a `validate` payload and lists the exposures the decision was made on, with the

@@ -5,11 +5,14 @@
 //! that position is enough to name the field. Readers need not track paths as they go, and
 //! nothing is spent unless a request is malformed.
 
-/// A serde_json error as `path: message` (the path is omitted at the top level).
+/// A serde_json error as `path: message` (the path is omitted at the top level): what the
+/// tests compare the reader's messages with.
+#[cfg(test)]
 pub fn describe(raw: &[u8], error: &serde_json::Error) -> String {
     located(raw, offset(raw, error.line(), error.column()), error)
 }
 
+#[cfg(test)]
 fn located(raw: &[u8], at: usize, error: &serde_json::Error) -> String {
     let message = error.to_string();
     // A wrong value is located by its path; a syntax error keeps its line and column.
@@ -92,6 +95,7 @@ fn path_at(raw: &[u8], end: usize) -> String {
 }
 
 /// The byte offset of `line`:`column` (1-based, as serde_json counts).
+#[cfg(test)]
 fn offset(raw: &[u8], line: usize, column: usize) -> usize {
     let line_start = raw
         .split_inclusive(|&b| b == b'\n')

@@ -1,7 +1,7 @@
 //! Where each kind the policy handles keeps its pod specs (or its host path).
 
+use crate::json_text;
 use crate::request::{KubeObject, Spec};
-use serde_json::{Map, Value};
 
 /// What the policy inspects in an object of a given kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,31 +137,24 @@ impl PodSpecAt {
         parts
     }
 
-    /// Calls `edit` on each part of `object` as JSON, in the order of [`PodSpecAt::parts`].
-    pub fn edit_parts(
-        &self,
-        object: &mut Value,
-        mut edit: impl FnMut(&mut Map<String, Value>),
-    ) -> Result<(), String> {
-        let spec = self
-            .keys()
-            .iter()
-            .try_fold(object, |value, key| value.get_mut(*key))
-            .and_then(Value::as_object_mut)
+    /// The parts of `object` (its JSON text), in the order of [`PodSpecAt::parts`].
+    pub fn text_parts<'t>(&self, object: &'t [u8]) -> Result<Vec<&'t [u8]>, String> {
+        let spec = json_text::at(object, self.keys())
+            .filter(|spec| json_text::fields(spec).is_some())
             .ok_or_else(|| format!("the object has no pod spec at {}", self.path()))?;
-        edit(spec);
+        let mut parts = vec![spec];
         if self.is_workflow() {
-            if let Some(Value::Object(defaults)) = spec.get_mut("templateDefaults") {
-                edit(defaults);
-            }
-            if let Some(Value::Array(templates)) = spec.get_mut("templates") {
-                templates
-                    .iter_mut()
-                    .filter_map(Value::as_object_mut)
-                    .for_each(edit);
-            }
+            parts.extend(json_text::field(spec, "templateDefaults"));
+            parts.extend(
+                json_text::field(spec, "templates")
+                    .and_then(json_text::items)
+                    .into_iter()
+                    .flatten(),
+            );
         }
-        Ok(())
+        // Only objects are parts, as only objects are read as pod specs.
+        parts.retain(|part| json_text::fields(part).is_some());
+        Ok(parts)
     }
 
     /// The `podSpecPatch` strings of a workflow that can add a hostPath volume, by where they
@@ -418,11 +411,8 @@ mod tests {
                 vec![]
             ]
         );
-        let mut json: Value = serde_json::from_str(text).unwrap();
-        let mut seen = 0;
-        PodSpecAt::CronWorkflow
-            .edit_parts(&mut json, |_| seen += 1)
-            .unwrap();
-        assert_eq!(seen, 4);
+        let text_parts = PodSpecAt::CronWorkflow.text_parts(text.as_bytes()).unwrap();
+        assert_eq!(text_parts.len(), 4);
+        assert!(text_parts[1].starts_with(br#"{"container":{"name":"d"}}"#));
     }
 }

@@ -9,7 +9,9 @@
 //! rule admits, [`exposures`] walks a pod spec, [`decision`] applies the settings and the
 //! CREATE/UPDATE rules, [`mutation`] edits the object, [`message`] writes what users read.
 //! [`request`] is the typed view of the request, read by [`json`] (which checks what it skips
-//! by serde_json's grammar) and [`fields`].
+//! by serde_json's grammar and words what is not JSON as serde_json does) and [`fields`];
+//! [`json_text`] edits and compares whole objects as their text, and [`response`] writes the
+//! answers. The core depends on no crate: the module carries no general JSON library.
 
 mod decision;
 mod exemptions;
@@ -18,6 +20,7 @@ mod fields;
 mod host_path;
 mod json;
 mod json_path;
+mod json_text;
 mod kinds;
 mod mentions;
 mod message;
@@ -30,7 +33,7 @@ mod sockets;
 pub use decision::validate as evaluate;
 pub use decision::{Report, ReportRow, report as evaluate_with_report};
 pub use host_path::HostPath;
-pub use response::{SettingsValidationResponse, ValidationResponse};
+pub use response::{SettingsValidationResponse, ToJson, ValidationResponse};
 pub use sockets::{Exposure, Runtime, SocketCatalog};
 
 /// The answer to `validate_settings`: invalid settings are `valid: false` with a message that

@@ -2,9 +2,10 @@
 //! field (including fields no Kubernetes library of this module knows) keeps its value and order.
 
 use crate::exposures::{ContainerKind, ContainerRef, Reach, VolumeExposure};
+use crate::json_text::{self, Edits};
 use crate::kinds::PodSpecAt;
 use crate::message;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Something mutate mode removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,26 +92,55 @@ impl Removal<'_> {
     }
 }
 
-/// Applies removals to `object` (the request's object) at the pod spec `at`.
-pub fn apply(object: &mut Value, at: PodSpecAt, removals: &[Removal]) -> Result<(), String> {
-    at.edit_parts(object, |part| {
-        for removal in removals {
-            remove(part, removal);
+/// The request's object (its JSON text) with `removals` taken out of its pod spec at `at`.
+/// Only the volume and mount lists that lose an item are rewritten; the rest of the text is
+/// copied as it was.
+pub fn apply(object: &[u8], at: PodSpecAt, removals: &[Removal]) -> Result<Vec<u8>, String> {
+    let mut edits = Edits::new(object);
+    for part in at.text_parts(object)? {
+        let Some(fields) = json_text::fields(part) else {
+            continue;
+        };
+        for (key, value) in &fields {
+            if **key == *b"volumes" {
+                edits.retain(value, |volume| {
+                    !removals.iter().any(|removal| match removal {
+                        Removal::Volume { volume: name, .. } => name_of(volume, "") == *name,
+                        Removal::Mounts { .. } => false,
+                    })
+                });
+            }
         }
-    })
+        for (holder, kind, unnamed) in holders(&fields) {
+            let name = name_of(holder, unnamed.name());
+            let mounts = match unnamed {
+                Unnamed::ContainerSet => Some(holder),
+                Unnamed::Empty | Unnamed::Main => json_text::field(holder, "volumeMounts"),
+            };
+            let Some(mounts) = mounts else {
+                continue;
+            };
+            edits.retain(mounts, |mount| {
+                !removals
+                    .iter()
+                    .any(|removal| removes(removal, mount, kind, unnamed, &name))
+            });
+        }
+    }
+    Ok(edits.finish())
 }
 
-/// Applies one removal to one part of a pod spec (see `PodSpecAt::parts`).
-fn remove(part: &mut Map<String, Value>, removal: &Removal) {
+/// Whether `removal` takes out `mount`, a mount of the container `container` (named as the
+/// typed reader names it) of kind `kind`.
+fn removes(
+    removal: &Removal,
+    mount: &[u8],
+    kind: ContainerKind,
+    unnamed: Unnamed,
+    container: &str,
+) -> bool {
     match removal {
-        Removal::Volume { volume, .. } => {
-            if let Some(Value::Array(volumes)) = part.get_mut("volumes") {
-                volumes.retain(|v| name_of(v, "") != *volume);
-            }
-            for (holder, _, unnamed) in containers_mut(part) {
-                retain_mounts(holder, unnamed, |mount| name_of(mount, "") != *volume);
-            }
-        }
+        Removal::Volume { volume, .. } => name_of(mount, "") == *volume,
         Removal::Mounts {
             volume,
             reach,
@@ -120,24 +150,22 @@ fn remove(part: &mut Map<String, Value>, removal: &Removal) {
             let (key, value) = match reach {
                 Reach::SubPath(sub_path) => ("subPath", *sub_path),
                 Reach::SubPathExpr(expr) => ("subPathExpr", *expr),
-                Reach::Whole => return,
+                Reach::Whole => return false,
             };
-            for (container, kind, unnamed) in containers_mut(part) {
-                // The mounts of an Argo containerSet belong to each of its containers: the
-                // finding lists them all, so the shared mount goes.
-                let targeted = match unnamed {
-                    Unnamed::ContainerSet => true,
-                    Unnamed::Empty | Unnamed::Main => containers.iter().any(|target| {
-                        target.kind == kind && target.name == name_of(container, unnamed.name())
-                    }),
-                };
-                if targeted {
-                    retain_mounts(container, unnamed, |mount| {
-                        !(name_of(mount, "") == *volume
-                            && mount.get(key).and_then(Value::as_str) == Some(value))
-                    });
-                }
-            }
+            // The mounts of an Argo containerSet belong to each of its containers: the
+            // finding lists them all, so the shared mount goes.
+            let targeted = match unnamed {
+                Unnamed::ContainerSet => true,
+                Unnamed::Empty | Unnamed::Main => containers
+                    .iter()
+                    .any(|target| target.kind == kind && target.name == container),
+            };
+            targeted
+                && name_of(mount, "") == *volume
+                && json_text::field(mount, key)
+                    .and_then(json_text::string)
+                    .as_deref()
+                    == Some(value)
         }
     }
 }
@@ -161,54 +189,45 @@ impl Unnamed {
     }
 }
 
-/// The `name` of a volume, mount or container, `unnamed` when absent or empty, as the typed
-/// reader of the request reads it, so that what was judged is what is removed.
-fn name_of<'v>(value: &'v Value, unnamed: &'v str) -> &'v str {
-    match value.get("name").and_then(Value::as_str) {
+/// The `name` of a volume, mount or container (JSON text), `unnamed` when absent or empty, as
+/// the typed reader of the request reads it, so that what was judged is what is removed.
+fn name_of<'v>(value: &'v [u8], unnamed: &'v str) -> Cow<'v, str> {
+    match json_text::field(value, "name").and_then(json_text::string) {
         Some(name) if !name.is_empty() => name,
-        _ => unnamed,
+        _ => Cow::Borrowed(unnamed),
     }
 }
 
-/// Everything in a part that holds mounts, with its container kind: the containers of a pod
-/// spec and of an Argo template, and (as the list itself) the mounts of a `containerSet`.
-fn containers_mut(
-    part: &mut Map<String, Value>,
-) -> impl Iterator<Item = (&mut Value, ContainerKind, Unnamed)> {
-    part.iter_mut().flat_map(|(key, value)| match key.as_str() {
-        "containers" | "sidecars" => list(value, ContainerKind::Container),
-        "initContainers" => list(value, ContainerKind::Init),
-        "ephemeralContainers" => list(value, ContainerKind::Ephemeral),
-        "container" | "script" => vec![(value, ContainerKind::Container, Unnamed::Main)],
-        "containerSet" => value
-            .as_object_mut()
+/// Everything in a part (its fields) that holds mounts, with its container kind: the
+/// containers of a pod spec and of an Argo template, and (as the list itself) the mounts of a
+/// `containerSet`.
+fn holders<'t>(fields: &[(Cow<'t, [u8]>, &'t [u8])]) -> Vec<(&'t [u8], ContainerKind, Unnamed)> {
+    let list = |value: &'t [u8], kind| -> Vec<(&'t [u8], ContainerKind, Unnamed)> {
+        json_text::items(value)
             .into_iter()
             .flatten()
-            .flat_map(|(key, value)| match key.as_str() {
-                "containers" => list(value, ContainerKind::Container),
-                "volumeMounts" => vec![(value, ContainerKind::Container, Unnamed::ContainerSet)],
-                _ => Vec::new(),
-            })
-            .collect(),
-        _ => Vec::new(),
-    })
-}
-
-fn list(value: &mut Value, kind: ContainerKind) -> Vec<(&mut Value, ContainerKind, Unnamed)> {
-    value
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-        .map(|container| (container, kind, Unnamed::Empty))
-        .collect()
-}
-
-fn retain_mounts(holder: &mut Value, unnamed: Unnamed, keep: impl Fn(&Value) -> bool) {
-    let mounts = match unnamed {
-        Unnamed::ContainerSet => Some(holder),
-        Unnamed::Empty | Unnamed::Main => holder.get_mut("volumeMounts"),
+            .map(|container| (container, kind, Unnamed::Empty))
+            .collect()
     };
-    if let Some(Value::Array(mounts)) = mounts {
-        mounts.retain(keep);
-    }
+    fields
+        .iter()
+        .flat_map(|(key, value)| match &**key {
+            b"containers" | b"sidecars" => list(value, ContainerKind::Container),
+            b"initContainers" => list(value, ContainerKind::Init),
+            b"ephemeralContainers" => list(value, ContainerKind::Ephemeral),
+            b"container" | b"script" => vec![(*value, ContainerKind::Container, Unnamed::Main)],
+            b"containerSet" => json_text::fields(value)
+                .into_iter()
+                .flatten()
+                .flat_map(|(key, value)| match &*key {
+                    b"containers" => list(value, ContainerKind::Container),
+                    b"volumeMounts" => {
+                        vec![(value, ContainerKind::Container, Unnamed::ContainerSet)]
+                    }
+                    _ => Vec::new(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
 }

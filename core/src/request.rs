@@ -59,45 +59,45 @@ impl<'a> Payload<'a> {
     }
 }
 
-/// The request's objects as JSON values, every field kept, for the rare paths that need them
-/// whole: editing the object (mutate mode) and comparing pod templates (an UPDATE of a
-/// workload that already exposes a socket).
-#[derive(Debug)]
-pub struct JsonObjects {
-    pub object: serde_json::Value,
-    /// `Null` when there is none.
-    pub old_object: serde_json::Value,
+/// The request's objects as their JSON text, every field kept, for the rare paths that need
+/// them whole: editing the object (mutate mode) and comparing pod templates (an UPDATE of a
+/// workload that already exposes a socket). See [`crate::json_text`].
+#[derive(Debug, Default)]
+pub struct JsonObjects<'a> {
+    /// `None` when absent or `null`, as for `old_object`.
+    pub object: Option<&'a [u8]>,
+    pub old_object: Option<&'a [u8]>,
 }
 
-impl JsonObjects {
-    pub fn parse(raw: &[u8]) -> Result<JsonObjects, String> {
+impl<'a> JsonObjects<'a> {
+    pub fn parse(raw: &'a [u8]) -> Result<JsonObjects<'a>, String> {
         let envelope: ObjectsEnvelope =
             json::from_slice(raw).map_err(|e| json::describe(raw, &e))?;
         let objects = envelope.request;
         Ok(JsonObjects {
-            object: objects.object.unwrap_or_default(),
-            old_object: objects.old_object.unwrap_or_default(),
+            object: objects.object.map(|Raw(text)| text),
+            old_object: objects.old_object.map(|Raw(text)| text),
         })
     }
 }
 
 /// Where [`JsonObjects`] are in the payload.
 #[derive(Debug, Default)]
-struct ObjectsEnvelope {
-    request: ValueObjects,
+struct ObjectsEnvelope<'a> {
+    request: RawObjects<'a>,
 }
 
-object_fields!(owned ObjectsEnvelope, "a validate payload", {
+object_fields!(ObjectsEnvelope, "a validate payload", {
     "request" => request,
 }, required: ["request"]);
 
 #[derive(Debug, Default)]
-struct ValueObjects {
-    object: Option<serde_json::Value>,
-    old_object: Option<serde_json::Value>,
+struct RawObjects<'a> {
+    object: Option<Raw<'a>>,
+    old_object: Option<Raw<'a>>,
 }
 
-object_fields!(owned ValueObjects, "an admission request", {
+object_fields!(RawObjects, "an admission request", {
     "object" => object,
     "oldObject" => old_object,
 }, required: ["object"]);

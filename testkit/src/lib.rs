@@ -30,14 +30,13 @@ pub struct Native;
 
 impl Evaluator for Native {
     fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
-        use docker_socket_policy_core as core;
-        let answer = match operation {
-            "validate" => serde_json::to_vec(&core::evaluate(payload)),
-            "validate_settings" => serde_json::to_vec(&core::check_settings(payload)),
-            "report" => serde_json::to_vec(&core::evaluate_with_report(payload)),
+        use docker_socket_policy_core::{self as core, ToJson};
+        Ok(match operation {
+            "validate" => core::evaluate(payload).to_json(),
+            "validate_settings" => core::check_settings(payload).to_json(),
+            "report" => core::evaluate_with_report(payload).to_json(),
             other => return Err(format!("the policy has no function {other:?}")),
-        };
-        answer.map_err(|e| e.to_string())
+        })
     }
 }
 
