@@ -316,7 +316,7 @@ const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
 /// Nonzero exactly when a byte of `word` is `"`, `\` or a control character, the bytes that
 /// end a run of plain string content; its lowest set bit marks the first such byte.
-fn string_stops(word: u64) -> u64 {
+pub(crate) fn string_stops(word: u64) -> u64 {
     let has = |byte: u8| {
         let x = word ^ (ONES * u64::from(byte));
         x.wrapping_sub(ONES) & !x

@@ -5,6 +5,8 @@
 //! They are written by [`ToJson`] rather than serde: a mutated object is JSON text to embed as
 //! it is, and the answers are a handful of strings, booleans and lists.
 
+use crate::json::string_stops;
+
 /// The answer to `validate`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValidationResponse {
@@ -32,7 +34,8 @@ pub trait ToJson {
     fn write_json(&self, out: &mut Vec<u8>);
 
     fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Most answers fit: one growth less for a rejection's message.
+        let mut out = Vec::with_capacity(512);
         self.write_json(&mut out);
         out
     }
@@ -129,11 +132,26 @@ impl ToJson for u16 {
 }
 
 impl ToJson for str {
-    /// Escaped as serde_json escapes: quote, backslash and control characters only.
+    /// Escaped as serde_json escapes: quote, backslash and control characters only. Plain runs
+    /// are found eight bytes a step, as the reader finds them.
     fn write_json(&self, out: &mut Vec<u8>) {
+        let bytes = self.as_bytes();
+        out.reserve(bytes.len() + 2);
         out.push(b'"');
-        let mut plain = 0;
-        for (at, &byte) in self.as_bytes().iter().enumerate() {
+        let (mut plain, mut at) = (0, 0);
+        loop {
+            while let Some(chunk) = bytes.get(at..at + 8) {
+                let stops = string_stops(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+                if stops != 0 {
+                    at += (stops.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                at += 8;
+            }
+            let Some(&byte) = bytes.get(at) else {
+                break;
+            };
+            at += 1;
             let escape: &[u8] = match byte {
                 b'"' => b"\\\"",
                 b'\\' => b"\\\\",
@@ -145,8 +163,8 @@ impl ToJson for str {
                 0x00..=0x1f => b"",
                 _ => continue,
             };
-            out.extend_from_slice(&self.as_bytes()[plain..at]);
-            plain = at + 1;
+            out.extend_from_slice(&bytes[plain..at - 1]);
+            plain = at;
             if escape.is_empty() {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(b"\\u00");
@@ -155,7 +173,7 @@ impl ToJson for str {
                 out.extend_from_slice(escape);
             }
         }
-        out.extend_from_slice(&self.as_bytes()[plain..]);
+        out.extend_from_slice(&bytes[plain..]);
         out.push(b'"');
     }
 }
@@ -242,7 +260,16 @@ mod tests {
 
     proptest! {
         #[test]
-        fn escapes_strings_as_serde_json_does(chars in proptest::collection::vec(any::<char>(), 0..40)) {
+        fn escapes_strings_as_serde_json_does(chars in proptest::collection::vec(
+            prop_oneof![
+                any::<char>(),
+                Just('a'),
+                Just('"'),
+                Just('\\'),
+                (0u8..0x20).prop_map(char::from),
+            ],
+            0..64,
+        )) {
             let s: String = chars.into_iter().collect();
             prop_assert_eq!(text(&s), serde_json::to_string(&s).unwrap());
         }
