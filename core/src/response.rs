@@ -53,15 +53,31 @@ impl<'o> Object<'o> {
         Object { out, empty: true }
     }
 
-    pub(crate) fn field(&mut self, key: &str, value: &dyn ToJson) -> &mut Self {
-        if !self.empty {
-            self.out.push(b',');
-        }
-        self.empty = false;
+    /// A field named by the policy: a plain name, written without escaping.
+    pub(crate) fn field(&mut self, name: &'static str, value: &dyn ToJson) -> &mut Self {
+        debug_assert!(name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'));
+        self.comma();
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        value.write_json(self.out);
+        self
+    }
+
+    /// A field with any key.
+    pub(crate) fn entry(&mut self, key: &str, value: &dyn ToJson) -> &mut Self {
+        self.comma();
         key.write_json(self.out);
         self.out.push(b':');
         value.write_json(self.out);
         self
+    }
+
+    fn comma(&mut self) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
     }
 
     pub(crate) fn close(&mut self) {
@@ -113,7 +129,7 @@ impl ToJson for Fields<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut object = Object::open(out);
         for (key, value) in self.0 {
-            object.field(key, value);
+            object.entry(key, value);
         }
         object.close();
     }
