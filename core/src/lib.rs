@@ -54,8 +54,11 @@ pub fn check_settings(payload: &[u8]) -> SettingsValidationResponse {
 /// What the fuzz targets reach past the facade (`cargo fuzz` builds with `--cfg fuzzing`).
 #[cfg(fuzzing)]
 pub mod fuzzing {
-    /// Whether the request reader takes `text` for one JSON value, as it checks what it skips.
-    pub fn json_skips(text: &[u8]) -> bool {
-        crate::json::from_slice::<crate::json::Present>(text).is_ok()
+    /// Whether the request reader takes `text` for one JSON value, as it checks what it skips,
+    /// and if not, the message it refuses it with.
+    pub fn json_skips(text: &[u8]) -> Result<(), String> {
+        crate::json::from_slice::<crate::json::Present>(text)
+            .map(|_| ())
+            .map_err(|error| crate::json::describe(text, &error))
     }
 }

@@ -55,7 +55,10 @@ impl<'o> Object<'o> {
 
     /// A field named by the policy: a plain name, written without escaping.
     pub(crate) fn field(&mut self, name: &'static str, value: &dyn ToJson) -> &mut Self {
-        debug_assert!(name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'));
+        debug_assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        );
         self.comma();
         self.out.push(b'"');
         self.out.extend_from_slice(name.as_bytes());
