@@ -422,8 +422,9 @@ fn mutate(
         Ok(objects) => objects.object.unwrap_or(b"null"),
         Err(error) => return reject(format!("cannot read the request: {error}"), warnings),
     };
-    let mutated = mutation::apply(object, at, removals)
-        .and_then(|text| String::from_utf8(text).map_err(|_| "it is not UTF-8".to_string()));
+    let mutated = mutation::apply(object, at, removals).and_then(|text| {
+        String::from_utf8(text).map_err(|_| "the object is not UTF-8".to_string())
+    });
     let object = match mutated {
         Ok(object) => object,
         Err(error) => {

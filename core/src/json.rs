@@ -8,9 +8,9 @@
 //! the two), scans strings eight bytes a step, and borrows the strings it reads.
 //!
 //! Its errors keep the position of the byte at fault: [`describe`] names the field there, says
-//! a wrong type as serde does (`invalid type: string "x", expected a sequence`), and asks
-//! serde_json for the wording of a syntax error, so every message reads as it did when the
-//! request was read through serde.
+//! a wrong type as serde does (`invalid type: string "x", expected a sequence`), and words a
+//! syntax error as serde_json does, at its line and column, so every message reads as it did
+//! when the request was read through serde (the tests and the fuzz target compare them).
 
 use crate::json_path;
 use std::borrow::Cow;
@@ -26,7 +26,7 @@ pub(crate) struct Error {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum What {
-    /// Not JSON: serde_json words it (see [`describe`]).
+    /// Not JSON: worded as serde_json words it (see [`describe`]).
     Syntax,
     /// JSON, but not what the policy reads there.
     Data(String),

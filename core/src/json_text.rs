@@ -124,6 +124,8 @@ fn first(text: &[u8]) -> Option<u8> {
 pub(crate) struct Edits<'t> {
     text: &'t [u8],
     replaced: Vec<(Range<usize>, Vec<u8>)>,
+    /// An array that was not a part of the text: the edits cannot be made.
+    stray: bool,
 }
 
 impl<'t> Edits<'t> {
@@ -131,6 +133,7 @@ impl<'t> Edits<'t> {
         Edits {
             text,
             replaced: Vec::new(),
+            stray: false,
         }
     }
 
@@ -144,28 +147,37 @@ impl<'t> Edits<'t> {
         if kept.len() == items.len() {
             return;
         }
-        let start = array.as_ptr() as usize - self.text.as_ptr() as usize;
-        debug_assert!(start + array.len() <= self.text.len());
+        let start = (array.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        if start
+            .checked_add(array.len())
+            .is_none_or(|end| end > self.text.len())
+        {
+            self.stray = true;
+            return;
+        }
         let mut with = b"[".to_vec();
         with.extend_from_slice(&kept.join(&b","[..]));
         with.push(b']');
         self.replaced.push((start..start + array.len(), with));
     }
 
-    /// The text with every edit made.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
+    /// The text with every edit made; `None` if one was not in the text or two overlap (the
+    /// arrays edited are volume and mount lists, none inside another), rather than an object
+    /// that may keep what was to be removed.
+    pub(crate) fn finish(mut self) -> Option<Vec<u8>> {
+        if self.stray {
+            return None;
+        }
         self.replaced.sort_by_key(|(span, _)| span.start);
         let mut out = Vec::with_capacity(self.text.len());
         let mut copied = 0;
         for (span, with) in &self.replaced {
-            // The arrays edited are volume and mount lists, none inside another.
-            debug_assert!(span.start >= copied);
-            out.extend_from_slice(&self.text[copied..span.start]);
+            out.extend_from_slice(self.text.get(copied..span.start)?);
             out.extend_from_slice(with);
             copied = span.end;
         }
         out.extend_from_slice(&self.text[copied..]);
-        out
+        Some(out)
     }
 }
 
@@ -238,16 +250,26 @@ mod tests {
         edits.retain(field(text, "w").unwrap(), |_| true);
         edits.retain(field(text, "x").unwrap(), |_| false);
         assert_eq!(
-            String::from_utf8(edits.finish()).unwrap(),
+            String::from_utf8(edits.finish().unwrap()).unwrap(),
             r#"{"v":[{"n":1},{"n":3}],"w":[1, 2],"x":"[1]"}"#
         );
         let mut edits = Edits::new(text);
         edits.retain(field(text, "w").unwrap(), |_| false);
         edits.retain(field(text, "v").unwrap(), |_| false);
         assert_eq!(
-            String::from_utf8(edits.finish()).unwrap(),
+            String::from_utf8(edits.finish().unwrap()).unwrap(),
             r#"{"v":[],"w":[],"x":"[1]"}"#
         );
+        // An array edited twice, or one from another text: no edit rather than a wrong one.
+        let mut edits = Edits::new(text);
+        let v = field(text, "v").unwrap();
+        edits.retain(v, |_| false);
+        edits.retain(v, |_| false);
+        assert_eq!(edits.finish(), None);
+        let other = br#"{"v":[1]}"#;
+        let mut edits = Edits::new(text);
+        edits.retain(field(other, "v").unwrap(), |_| false);
+        assert_eq!(edits.finish(), None);
     }
 
     proptest! {

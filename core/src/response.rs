@@ -100,7 +100,7 @@ impl ToJson for ValidationResponse {
             )
             .field(
                 "audit_annotations",
-                &self.audit_annotations.as_deref().map(Fields),
+                &self.audit_annotations.as_deref().map(Pairs),
             )
             .field("warnings", &self.warnings)
             .close();
@@ -126,9 +126,9 @@ impl ToJson for Embedded<'_> {
 }
 
 /// Pairs written as the fields of an object.
-struct Fields<'f>(&'f [(String, String)]);
+struct Pairs<'p>(&'p [(String, String)]);
 
-impl ToJson for Fields<'_> {
+impl ToJson for Pairs<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut object = Object::open(out);
         for (key, value) in self.0 {
