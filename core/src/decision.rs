@@ -4,11 +4,12 @@
 use crate::exemptions::{self, Exempted};
 use crate::exposures::{ContainerRef, Finding, Reach, VolumeExposure, scan_pod_spec};
 use crate::host_path::HostPath;
+use crate::json::WithText;
 use crate::json_text;
 use crate::kinds::{self, Target};
 use crate::message;
 use crate::mutation;
-use crate::request::{AdmissionRequest, JsonObjects, KubeObject, Payload};
+use crate::request::{AdmissionRequest, KubeObject, Payload};
 use crate::response::{Object, ToJson, ValidationResponse};
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
 use crate::sockets::SocketCatalog;
@@ -17,7 +18,7 @@ use std::collections::BTreeSet;
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
 pub fn validate(raw: &[u8]) -> ValidationResponse {
     match Payload::parse(raw) {
-        Ok((request, settings)) => respond(decide(&request, &settings, raw), raw),
+        Ok((request, settings)) => respond(decide(&request, &settings, raw)),
         Err(error) => reject(error.to_string(), Vec::new()),
     }
 }
@@ -34,8 +35,9 @@ pub enum Verdict<'a> {
         message: String,
         warnings: Vec<String>,
     },
-    /// Accept the object with `removals` taken out of its pod spec at `at`.
+    /// Accept the object (its text) with `removals` taken out of its pod spec at `at`.
     Mutate {
+        object: &'a [u8],
         at: kinds::PodSpecAt,
         removals: Vec<mutation::Removal<'a>>,
         warnings: Vec<String>,
@@ -56,8 +58,8 @@ impl Verdict<'_> {
     }
 }
 
-/// The SDK's response to a verdict; a mutation edits the request's object (read from `raw`).
-fn respond(verdict: Verdict, raw: &[u8]) -> ValidationResponse {
+/// The SDK's response to a verdict.
+fn respond(verdict: Verdict) -> ValidationResponse {
     match verdict {
         Verdict::Accept { warnings, exempted } => {
             let mut response = accept(warnings);
@@ -66,12 +68,13 @@ fn respond(verdict: Verdict, raw: &[u8]) -> ValidationResponse {
         }
         Verdict::Reject { message, warnings } => reject(message, warnings),
         Verdict::Mutate {
+            object,
             at,
             removals,
             warnings,
             exempted,
         } => {
-            let mut response = mutate(raw, at, &removals, warnings);
+            let mut response = mutate(object, at, &removals, warnings);
             annotate(&mut response, "exempted-socket-mounts", &exempted);
             response
         }
@@ -244,8 +247,7 @@ fn target_of(request: &AdmissionRequest, settings: &Settings) -> Option<(Target,
     }
 }
 
-/// The decision on a request, as a [`Verdict`]. It reads `raw` again only to compare the pod
-/// templates of an UPDATE of a workload that already exposes a socket.
+/// The decision on a request, as a [`Verdict`]; `raw` locates a container that cannot be read.
 fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) -> Verdict<'a> {
     let Some((target, discovered)) = target_of(request, settings) else {
         return Verdict::accept(Vec::new());
@@ -388,7 +390,7 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     if let Target::PodSpec(at) = target
         && !at.is_pod()
         && !blocking_existing.is_empty()
-        && template_changed(raw, at)
+        && template_changed(request, at)
     {
         let heading = format!(
             "{name} changes its pod template, and the Pods it would create still expose a \
@@ -402,6 +404,7 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     warnings.extend(existing_warnings);
     match target {
         Target::PodSpec(at) if !removals.is_empty() => Verdict::Mutate {
+            object: object.text,
             at,
             removals,
             warnings,
@@ -411,17 +414,13 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     }
 }
 
-/// Removes `removals` from the request's object and answers with the mutated object.
+/// Removes `removals` from the request's object (its text) and answers with the mutated object.
 fn mutate(
-    raw: &[u8],
+    object: &[u8],
     at: kinds::PodSpecAt,
     removals: &[mutation::Removal],
     mut warnings: Vec<String>,
 ) -> ValidationResponse {
-    let object = match JsonObjects::parse(raw) {
-        Ok(objects) => objects.object.unwrap_or(b"null"),
-        Err(error) => return reject(format!("cannot read the request: {error}"), warnings),
-    };
     let mutated = mutation::apply(object, at, removals).and_then(|text| {
         String::from_utf8(text).map_err(|_| "the object is not UTF-8".to_string())
     });
@@ -472,19 +471,19 @@ fn split_new<'a>(
 }
 
 /// True when the pod template of an UPDATE differs from the old one in any field. Only this
-/// rare path (an update of a workload that already exposes a socket) reads the whole template.
-fn template_changed(raw: &[u8], at: kinds::PodSpecAt) -> bool {
-    let Ok(objects) = JsonObjects::parse(raw) else {
-        return true;
-    };
+/// rare path (an update of a workload that already exposes a socket) compares whole templates.
+fn template_changed(request: &AdmissionRequest, at: kinds::PodSpecAt) -> bool {
+    fn template<'t>(
+        object: &Option<WithText<'t, Box<KubeObject>>>,
+        keys: &[&str],
+    ) -> Option<&'t [u8]> {
+        json_text::at(object.as_ref()?.text, keys)
+    }
     let keys = at.template_keys();
-    let new = objects
-        .object
-        .and_then(|object| json_text::at(object, keys));
-    let old = objects
-        .old_object
-        .and_then(|object| json_text::at(object, keys));
-    match (new, old) {
+    match (
+        template(&request.object, keys),
+        template(&request.old_object, keys),
+    ) {
         (Some(new), Some(old)) => !json_text::same(new, old),
         (new, old) => new.is_some() != old.is_some(),
     }
@@ -572,7 +571,7 @@ pub fn report(raw: &[u8]) -> Report {
             };
         }
     };
-    let response = respond(decide(&request, &settings, raw), raw);
+    let response = respond(decide(&request, &settings, raw));
     let target = target_of(&request, &settings);
     let mut findings = Vec::new();
     // A plain acceptance (e.g. of an object being deleted) lists nothing: the rows never

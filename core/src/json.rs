@@ -883,6 +883,33 @@ impl<'a> Read<'a> for Present {
     }
 }
 
+/// A value read, with the JSON text it was read from: the request's objects, whose text the
+/// rare paths that need them whole (mutation, the template comparison) use as it is.
+#[derive(Debug, Default)]
+pub(crate) struct WithText<'a, T> {
+    pub(crate) value: T,
+    pub(crate) text: &'a [u8],
+}
+
+impl<'a, T: Read<'a>> Read<'a> for WithText<'a, T> {
+    fn read(reader: &mut Reader<'a>) -> Result<Self> {
+        let start = reader.offset();
+        let value = T::read(reader)?;
+        Ok(WithText {
+            value,
+            text: &reader.text[start..reader.at],
+        })
+    }
+}
+
+impl<T> std::ops::Deref for WithText<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
 /// A value kept as its JSON text, checked, to be read later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Raw<'a>(pub(crate) &'a [u8]);

@@ -1,6 +1,6 @@
 //! Where each kind the policy handles keeps its pod specs (or its host path).
 
-use crate::json_text;
+use crate::json_text::{self, Fields};
 use crate::request::{KubeObject, Spec};
 
 /// What the policy inspects in an object of a given kind.
@@ -137,23 +137,24 @@ impl PodSpecAt {
         parts
     }
 
-    /// The parts of `object` (its JSON text), in the order of [`PodSpecAt::parts`].
-    pub fn text_parts<'t>(&self, object: &'t [u8]) -> Result<Vec<&'t [u8]>, String> {
-        let spec = json_text::at(object, self.keys())
-            .filter(|spec| json_text::fields(spec).is_some())
-            .ok_or_else(|| format!("the object has no pod spec at {}", self.path()))?;
-        let mut parts = vec![spec];
+    /// The parts of `object` (its JSON text) as their fields, in the order of
+    /// [`PodSpecAt::parts`]. Only objects are parts, as only objects are read as pod specs.
+    pub fn text_parts<'t>(&self, object: &'t [u8]) -> Result<Vec<Fields<'t>>, String> {
+        let spec = json_text::at(object, self.keys());
+        let spec_fields = spec.and_then(json_text::fields);
+        let (Some(spec), Some(spec_fields)) = (spec, spec_fields) else {
+            return Err(format!("the object has no pod spec at {}", self.path()));
+        };
+        let mut parts = vec![spec_fields];
         if self.is_workflow() {
-            parts.extend(json_text::field(spec, "templateDefaults"));
+            let templates = json_text::field(spec, "templates").and_then(json_text::items);
             parts.extend(
-                json_text::field(spec, "templates")
-                    .and_then(json_text::items)
+                json_text::field(spec, "templateDefaults")
                     .into_iter()
-                    .flatten(),
+                    .chain(templates.into_iter().flatten())
+                    .filter_map(json_text::fields),
             );
         }
-        // Only objects are parts, as only objects are read as pod specs.
-        parts.retain(|part| json_text::fields(part).is_some());
         Ok(parts)
     }
 
@@ -413,6 +414,10 @@ mod tests {
         );
         let text_parts = PodSpecAt::CronWorkflow.text_parts(text.as_bytes()).unwrap();
         assert_eq!(text_parts.len(), 4);
-        assert!(text_parts[1].starts_with(br#"{"container":{"name":"d"}}"#));
+        let (key, value) = &text_parts[1][0];
+        assert_eq!(
+            (&**key, *value),
+            (&b"container"[..], &br#"{"name":"d"}"#[..])
+        );
     }
 }

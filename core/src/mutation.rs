@@ -97,10 +97,7 @@ impl Removal<'_> {
 /// copied as it was.
 pub fn apply(object: &[u8], at: PodSpecAt, removals: &[Removal]) -> Result<Vec<u8>, String> {
     let mut edits = Edits::new(object);
-    for part in at.text_parts(object)? {
-        let Some(fields) = json_text::fields(part) else {
-            continue;
-        };
+    for fields in at.text_parts(object)? {
         for (key, value) in &fields {
             if **key == *b"volumes" {
                 edits.retain(value, |volume| {
@@ -129,7 +126,7 @@ pub fn apply(object: &[u8], at: PodSpecAt, removals: &[Removal]) -> Result<Vec<u
     }
     edits
         .finish()
-        .ok_or_else(|| "two edits of the object overlap".to_string())
+        .ok_or_else(|| "the edits of the object overlap or fall outside it".to_string())
 }
 
 /// Whether `removal` takes out `mount`, a mount of the container `container` (named as the

@@ -8,7 +8,7 @@
 //! different place (see `kinds`), and fields a kind does not have are simply absent.
 
 use crate::fields::object_fields;
-use crate::json::{self, Present, Raw, Read, Reader};
+use crate::json::{self, Present, Raw, Read, Reader, WithText};
 use crate::mentions::{self, Needle};
 use crate::settings::Settings;
 use std::borrow::Cow;
@@ -59,49 +59,6 @@ impl<'a> Payload<'a> {
     }
 }
 
-/// The request's objects as their JSON text, every field kept, for the rare paths that need
-/// them whole: editing the object (mutate mode) and comparing pod templates (an UPDATE of a
-/// workload that already exposes a socket). See [`crate::json_text`].
-#[derive(Debug, Default)]
-pub struct JsonObjects<'a> {
-    /// `None` when absent or `null`, as for `old_object`.
-    pub object: Option<&'a [u8]>,
-    pub old_object: Option<&'a [u8]>,
-}
-
-impl<'a> JsonObjects<'a> {
-    pub fn parse(raw: &'a [u8]) -> Result<JsonObjects<'a>, String> {
-        let envelope: ObjectsEnvelope =
-            json::from_slice(raw).map_err(|e| json::describe(raw, &e))?;
-        let objects = envelope.request;
-        Ok(JsonObjects {
-            object: objects.object.map(|Raw(text)| text),
-            old_object: objects.old_object.map(|Raw(text)| text),
-        })
-    }
-}
-
-/// Where [`JsonObjects`] are in the payload.
-#[derive(Debug, Default)]
-struct ObjectsEnvelope<'a> {
-    request: RawObjects<'a>,
-}
-
-object_fields!(ObjectsEnvelope, "a validate payload", {
-    "request" => request,
-}, required: ["request"]);
-
-#[derive(Debug, Default)]
-struct RawObjects<'a> {
-    object: Option<Raw<'a>>,
-    old_object: Option<Raw<'a>>,
-}
-
-object_fields!(RawObjects, "an admission request", {
-    "object" => object,
-    "oldObject" => old_object,
-}, required: ["object"]);
-
 #[derive(Debug, Default)]
 pub struct AdmissionRequest<'a> {
     pub kind: GroupVersionKind<'a>,
@@ -109,9 +66,9 @@ pub struct AdmissionRequest<'a> {
     /// Empty for a cluster-scoped object.
     namespace: Str<'a>,
     // Boxed, as are some specs below: these structs are large, and each reader returns what it
-    // builds by value.
-    pub object: Option<Box<KubeObject<'a>>>,
-    pub old_object: Option<Box<KubeObject<'a>>>,
+    // builds by value. With their text, for the paths that need an object whole (`json_text`).
+    pub object: Option<WithText<'a, Box<KubeObject<'a>>>>,
+    pub old_object: Option<WithText<'a, Box<KubeObject<'a>>>>,
 }
 
 object_fields!(AdmissionRequest, "an admission request", {
@@ -538,7 +495,7 @@ mod tests {
             "volumeMounts":[{"name":"v","mountPath":"/x","readOnly":true}]}]}}}}"#,
         )
         .unwrap();
-        let object = request.object.unwrap();
+        let object = request.object.unwrap().value;
         let spec = object.spec.unwrap();
         assert_eq!(
             spec.volumes.as_ref().unwrap()[0]
@@ -636,7 +593,16 @@ mod tests {
             br#"{"request":{"kind":{"kind":"Pod"},"object":{"spec":{"volumes":null,"containers":[{"name":"c","volumeMounts":null}]}}}}"#,
         )
         .unwrap();
-        assert!(request.object.unwrap().spec.unwrap().volumes.is_none());
+        assert!(
+            request
+                .object
+                .unwrap()
+                .value
+                .spec
+                .unwrap()
+                .volumes
+                .is_none()
+        );
     }
 
     #[test]
