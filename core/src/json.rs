@@ -290,6 +290,13 @@ pub(crate) struct Reader<'a> {
     key_span: (usize, usize, bool),
 }
 
+/// What [`Reader::raw_noting`] tells of the fields of the object it skips.
+pub(crate) trait NoteFields<'a> {
+    /// A field: its key as written between its quotes (`escaped` if it has escapes) and the
+    /// text of its value.
+    fn note(&mut self, key: &'a [u8], escaped: bool, value: &'a [u8]);
+}
+
 /// A value the reader can build.
 pub(crate) trait Read<'a>: Sized {
     fn read(reader: &mut Reader<'a>) -> Result<Self>;
@@ -501,14 +508,7 @@ impl<'a> Reader<'a> {
         }
         self.key_span = self.key_and_colon()?;
         let (start, end, escaped) = self.key_span;
-        let body = &self.text[start + 1..end - 1];
-        if !escaped {
-            return Ok(Some(Cow::Borrowed(body)));
-        }
-        // Decoded for matching only: a key that cannot be decoded keeps its escapes, which no
-        // name has.
-        let key = decoded(body).map_or_else(|_| body.to_vec(), String::into_bytes);
-        Ok(Some(Cow::Owned(key)))
+        Ok(Some(key_to_match(&self.text[start + 1..end - 1], escaped)))
     }
 
     /// An array, each of whose items `item` reads.
@@ -552,20 +552,37 @@ impl<'a> Reader<'a> {
         Ok(&self.text[start..self.at])
     }
 
-    /// The value ahead as a `T`, or its JSON text if it is JSON but not a `T`.
-    pub(crate) fn read_or_skip<T: Read<'a>>(&mut self) -> Result<std::result::Result<T, &'a [u8]>> {
-        let (start, depth) = (self.offset(), self.depth);
-        match T::read(self) {
-            Ok(value) => Ok(Ok(value)),
-            Err(Error {
-                what: What::Data(_),
-                ..
-            }) => {
-                (self.at, self.depth) = (start, depth);
-                self.raw().map(Err)
-            }
-            Err(error) => Err(error),
+    /// The JSON text of the value ahead, checked, with each field of it (if it is an object)
+    /// told to `fields` on the way: an object's few fields that matter, read in the pass that
+    /// checks it, without the cost of reading it field by field.
+    pub(crate) fn raw_noting(&mut self, fields: &mut impl NoteFields<'a>) -> Result<&'a [u8]> {
+        let start = self.offset();
+        if self.text.get(start) != Some(&b'{') {
+            self.skip()?;
+            return Ok(&self.text[start..self.at]);
         }
+        self.at += 1;
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(&self.text[start..self.at]);
+        }
+        loop {
+            let (key_start, key_end, escaped) = self.key_and_colon()?;
+            let value = self.offset();
+            self.skip()?;
+            fields.note(
+                &self.text[key_start + 1..key_end - 1],
+                escaped,
+                &self.text[value..self.at],
+            );
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => break,
+                _ => return self.syntax(),
+            }
+        }
+        self.at += 1;
+        Ok(&self.text[start..self.at])
     }
 
     /// Skips the value ahead, checking it as serde_json checks a value it ignores.
@@ -726,6 +743,15 @@ impl<'a> Reader<'a> {
         }
         Ok(())
     }
+}
+
+/// A key as written between its quotes, decoded for matching only: a key that cannot be
+/// decoded keeps its escapes, which no name has.
+pub(crate) fn key_to_match(body: &[u8], escaped: bool) -> Cow<'_, [u8]> {
+    if !escaped {
+        return Cow::Borrowed(body);
+    }
+    Cow::Owned(decoded(body).map_or_else(|_| body.to_vec(), String::into_bytes))
 }
 
 /// A string's content with its escapes decoded (string_body has checked their form), or what

@@ -2,10 +2,10 @@
 //!
 //! Everything else in the object (env, probes, resources, unknown fields of newer Kubernetes
 //! versions) is checked and skipped without being built, keys are matched as bytes and the
-//! strings it reads borrow from the payload (see `json` and `fields`), and the mounts of each
-//! container are kept as raw JSON, read only if they may name a hostPath volume, which keeps
-//! evaluation close to the cost of reading the request once. One struct serves every kind: each kind's pod spec sits at a
-//! different place (see `kinds`), and fields a kind does not have are simply absent.
+//! strings it reads borrow from the payload (see `json` and `fields`), and each container is
+//! kept as its JSON, read only if it may name a hostPath volume, which keeps evaluation close
+//! to the cost of reading the request once. One struct serves every kind: each kind's pod spec
+//! sits at a different place (see `kinds`), and fields a kind does not have are simply absent.
 
 use crate::fields::object_fields;
 use crate::json::{self, Present, Raw, Read, Reader, WithText};
@@ -176,9 +176,9 @@ object_fields!(OwnerReference, "an owner reference", {
 /// workflow spec and templates of Argo Workflows (whose templates hold a `container`, a
 /// `script`, `sidecars` and a `containerSet` instead of a pod spec's lists).
 ///
-/// Of each container, the single pass over the request reads the name and image and keeps the
-/// mounts as raw JSON (checked and skipped), read only when they may name a hostPath volume
-/// (see [`RawContainer`]): the engine hands objects over with their keys sorted, so
+/// The single pass over the request keeps each container as its JSON (checked and skipped),
+/// read only when it may name a hostPath volume (see [`RawContainer`]): the engine hands
+/// objects over with their keys sorted, so
 /// `containers` arrives before `volumes`, almost every Pod has no hostPath volume at all, and
 /// in the others few containers mount one.
 #[derive(Debug, Default)]
@@ -247,13 +247,15 @@ impl ContainerError<'_> {
     }
 }
 
-/// A container of a pod spec. Its name and image are read with the request, its mounts are
-/// kept as raw JSON and read on first use; a container whose fields are not of those types is
-/// kept whole as raw JSON, and its error told only if it may mount a hostPath volume.
+/// A container of a pod spec, kept as its JSON text (checked and skipped with the request:
+/// most containers are never looked at again). Its name, image and mounts' JSON are noted on
+/// first use, in one pass, and its mounts read after them; a container whose fields are not of
+/// those types has its error told only if it may mount a hostPath volume.
 #[derive(Debug)]
 pub struct RawContainer<'a> {
-    /// Its fields, or its JSON if they are not of their types.
-    fields: Result<ContainerFields<'a>, &'a [u8]>,
+    text: &'a [u8],
+    /// Its fields, on first use; `None` if they are not of their types.
+    fields: OnceCell<Option<ContainerFields<'a>>>,
     /// Boxed: few containers are ever read, and a 1 MB Pod keeps more than a thousand.
     read: OnceCell<Box<Result<Container<'a>, ContainerError<'a>>>>,
 }
@@ -265,42 +267,94 @@ struct ContainerFields<'a> {
     volume_mounts: Option<Raw<'a>>,
 }
 
-object_fields!(ContainerFields, "a container", {
-    "name" => name,
-    "image" => image,
-    "volumeMounts" => volume_mounts,
-});
+/// The text of a container's `name`, `image` and `volumeMounts`, as [`Reader::raw_noting`]
+/// finds them; `repeated` if one is given twice.
+#[derive(Default)]
+struct ContainerNotes<'a> {
+    name: Option<&'a [u8]>,
+    image: Option<&'a [u8]>,
+    volume_mounts: Option<&'a [u8]>,
+    repeated: bool,
+}
+
+impl<'a> json::NoteFields<'a> for ContainerNotes<'a> {
+    fn note(&mut self, key: &'a [u8], escaped: bool, value: &'a [u8]) {
+        let slot = match &*json::key_to_match(key, escaped) {
+            b"name" => &mut self.name,
+            b"image" => &mut self.image,
+            b"volumeMounts" => &mut self.volume_mounts,
+            _ => return,
+        };
+        self.repeated |= slot.replace(value).is_some();
+    }
+}
+
+impl<'a> ContainerNotes<'a> {
+    /// The fields of the container `text`, if they are of their types (as a struct with these
+    /// three fields reads them: a repeated one is an error, and mounts may be any JSON).
+    fn fields(self, text: &'a [u8]) -> Option<ContainerFields<'a>> {
+        if self.repeated || text.first() != Some(&b'{') {
+            return None;
+        }
+        Some(ContainerFields {
+            name: match self.name {
+                Some(name) => json::from_slice(name).ok()?,
+                None => Str::default(),
+            },
+            image: match self.image {
+                Some(image) => json::from_slice(image).ok()?,
+                None => None,
+            },
+            volume_mounts: self
+                .volume_mounts
+                .filter(|mounts| *mounts != b"null")
+                .map(Raw),
+        })
+    }
+}
 
 impl<'a> Read<'a> for RawContainer<'a> {
     fn read(reader: &mut Reader<'a>) -> json::Result<Self> {
         Ok(RawContainer {
-            fields: reader.read_or_skip()?,
+            text: reader.raw()?,
+            fields: OnceCell::new(),
             read: OnceCell::new(),
         })
     }
 }
 
 impl<'a> RawContainer<'a> {
+    fn fields(&self) -> Option<&ContainerFields<'a>> {
+        self.fields
+            .get_or_init(|| {
+                let mut notes = ContainerNotes::default();
+                Reader::new(self.text).raw_noting(&mut notes).ok()?;
+                notes.fields(self.text)
+            })
+            .as_ref()
+    }
+
     /// False only if the container cannot mount any of `volumes`: a mount names its volume
     /// with a JSON string, and in JSON without escapes a string equal to `name` is written
-    /// `"name"`, so mounts (or, if its fields could not be read, a container) whose JSON has
-    /// neither an escape nor `"name"` do not mount `name`.
+    /// `"name"`, so mounts (or, if its fields cannot be read, a container) whose JSON has
+    /// neither an escape nor `"name"` do not mount `name`. The container's JSON holds its
+    /// mounts' JSON: most containers are told apart without being read.
     fn may_mount(&self, volumes: &VolumeNames) -> bool {
-        let text = match &self.fields {
-            Ok(fields) => match fields.volume_mounts {
-                Some(Raw(mounts)) => mounts,
-                None => return false,
-            },
-            Err(raw) => raw,
-        };
-        mentions::backslash_or_any(text, &volumes.quoted)
+        if !mentions::backslash_or_any(self.text, &volumes.quoted) {
+            return false;
+        }
+        match self.fields() {
+            Some(fields) => fields
+                .volume_mounts
+                .is_some_and(|Raw(mounts)| mentions::backslash_or_any(mounts, &volumes.quoted)),
+            None => true,
+        }
     }
 
     fn read(&self) -> Result<&Container<'a>, &ContainerError<'a>> {
         let read = || {
-            let fields = match &self.fields {
-                Ok(fields) => fields,
-                Err(raw) => return read_raw(raw),
+            let Some(fields) = self.fields() else {
+                return read_raw(self.text);
             };
             Ok(Container {
                 name: fields.name.clone(),
