@@ -12,17 +12,56 @@ use std::fmt::Write;
 /// when it is plain, else quoted with Rust escapes. No value can start a new line, hide text
 /// behind control or bidi characters, or pass for the message's own words.
 pub fn shown(value: &str) -> Cow<'_, str> {
-    let plain = !value.is_empty()
-        && !value.starts_with(char::is_whitespace)
-        && !value.ends_with(char::is_whitespace)
-        && value
-            .chars()
-            .all(|c| c == '\\' || c == '\'' || (c != '"' && c.escape_debug().nth(1).is_none()));
-    if plain {
+    let plain = if value.is_ascii() {
+        // The same test, for the usual ASCII value, without decoding characters.
+        !value.starts_with(' ') && !value.ends_with(' ') && printable_ascii(value, b'"')
+    } else {
+        !value.starts_with(char::is_whitespace)
+            && !value.ends_with(char::is_whitespace)
+            && value
+                .chars()
+                .all(|c| c == '\\' || c == '\'' || (c != '"' && c.escape_debug().nth(1).is_none()))
+    };
+    if plain && !value.is_empty() {
         Cow::Borrowed(value)
     } else {
-        Cow::Owned(format!("{value:?}"))
+        let mut out = String::new();
+        push_quoted(&mut out, value);
+        Cow::Owned(out)
     }
+}
+
+/// Appends `value` as `shown` shows it.
+fn push_shown(out: &mut String, value: &str) {
+    out.push_str(&shown(value));
+}
+
+/// Appends `value` quoted with Rust escapes, as `format!("{value:?}")` writes it.
+fn push_quoted(out: &mut String, value: &str) {
+    if !printable_ascii(value, 0x7f) {
+        let _ = write!(out, "{value:?}");
+        return;
+    }
+    out.reserve(value.len() + 2);
+    out.push('"');
+    for part in value.split_inclusive(['"', '\\']) {
+        match part.strip_suffix(['"', '\\']) {
+            Some(before) => {
+                out.push_str(before);
+                out.push('\\');
+                out.push_str(&part[before.len()..]);
+            }
+            None => out.push_str(part),
+        }
+    }
+    out.push('"');
+}
+
+/// True when every byte of `value` is printable ASCII (a space to a tilde) other than `but`.
+fn printable_ascii(value: &str, but: u8) -> bool {
+    value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != but)
 }
 
 /// Where a PersistentVolume keeps the path: `hostPath` or `local path`.
@@ -36,13 +75,20 @@ fn persistent_volume_source(volume: &VolumeExposure) -> &'static str {
 
 /// `Deployment "web"`, or the generateName prefix when the name is not set yet.
 pub fn object_name(kind: &str, meta: &ObjectMeta) -> String {
+    let mut out = shown(kind).into_owned();
     match (&meta.name, &meta.generate_name) {
-        (Some(name), _) if !name.is_empty() => format!("{} {name:?}", shown(kind)),
-        (_, Some(prefix)) if !prefix.is_empty() => {
-            format!("{} {prefix:?} (generateName)", shown(kind))
+        (Some(name), _) if !name.is_empty() => {
+            out.push(' ');
+            push_quoted(&mut out, name);
         }
-        _ => shown(kind).into_owned(),
+        (_, Some(prefix)) if !prefix.is_empty() => {
+            out.push(' ');
+            push_quoted(&mut out, prefix);
+            out.push_str(" (generateName)");
+        }
+        _ => {}
     }
+    out
 }
 
 /// An object of a kind the policy does not know, named with where its pod template was found:
@@ -99,60 +145,54 @@ pub fn host_path_patches(name: &str, paths: &[String]) -> String {
 
 /// A rejection: a heading, then one line per volume.
 pub fn rejection(heading: &str, volumes: &[VolumeExposure], persistent_volume: bool) -> String {
-    let mut out = heading.to_string();
+    // Written into one string: a rejection is what a refused request costs beyond reading it.
+    let mut out = String::with_capacity(heading.len() + 256 * volumes.len());
+    out.push_str(heading);
     for volume in volumes {
         out.push_str("\n- ");
-        out.push_str(&volume_line(volume, persistent_volume));
+        write_volume_line(&mut out, volume, persistent_volume);
     }
     out
 }
 
 /// The full description of one volume's exposures and how to fix them.
-pub fn volume_line(volume: &VolumeExposure, persistent_volume: bool) -> String {
-    let mut out = if persistent_volume {
-        format!(
-            "{} {}",
-            persistent_volume_source(volume),
-            shown(volume.host_path)
-        )
+fn write_volume_line(out: &mut String, volume: &VolumeExposure, persistent_volume: bool) {
+    if persistent_volume {
+        out.push_str(persistent_volume_source(volume));
+        out.push(' ');
+        push_shown(out, volume.host_path);
     } else {
-        format!(
-            "volume {:?} (hostPath {})",
-            volume.volume,
-            shown(volume.host_path)
-        )
-    };
+        out.push_str("volume ");
+        push_quoted(out, volume.volume);
+        out.push_str(" (hostPath ");
+        push_shown(out, volume.host_path);
+        out.push(')');
+    }
     for (i, finding) in volume.findings.iter().enumerate() {
         out.push_str(if i == 0 { " " } else { "; " });
         match finding.reach {
-            Reach::Whole => {
-                let _ = write!(out, "is {}", describe(&finding.exposure, &finding.path));
-            }
+            Reach::Whole => out.push_str("is "),
             Reach::SubPath(sub_path) => {
-                let _ = write!(
-                    out,
-                    "with subPath {sub_path:?} reaches {}",
-                    describe(&finding.exposure, &finding.path)
-                );
+                out.push_str("with subPath ");
+                push_quoted(out, sub_path);
+                out.push_str(" reaches ");
             }
             Reach::SubPathExpr(expr) => {
-                let _ = write!(
-                    out,
-                    "with subPathExpr {expr:?} is resolved only when the pod runs and can reach {}",
-                    describe(&finding.exposure, &finding.path)
-                );
+                out.push_str("with subPathExpr ");
+                push_quoted(out, expr);
+                out.push_str(" is resolved only when the pod runs and can reach ");
             }
         }
+        write_describe(out, &finding.exposure, &finding.path);
         if persistent_volume {
             out.push_str(", and every Pod that claims this PersistentVolume reaches it");
         } else {
             out.push_str(", ");
-            out.push_str(&mounted_by(&finding.containers));
+            write_mounted_by(out, &finding.containers);
         }
     }
     out.push_str(". Fix: ");
     out.push_str(fix(volume, persistent_volume));
-    out
 }
 
 /// A one-line warning about a volume's exposure.
@@ -180,57 +220,79 @@ pub fn warning(prefix: &str, volume: &VolumeExposure, persistent_volume: bool) -
 /// What an exposure is: `the Docker daemon socket /run/docker.sock`,
 /// `directory /var/run, which contains the Docker daemon socket /var/run/docker.sock`.
 pub fn describe(exposure: &Exposure, path: &HostPath) -> String {
+    let mut out = String::new();
+    write_describe(&mut out, exposure, path);
+    out
+}
+
+fn write_describe(out: &mut String, exposure: &Exposure, path: &HostPath) {
     match exposure {
-        Exposure::Socket { label, socket } => format!("{label} {}", shown(socket)),
-        Exposure::Directory { contains } => format!(
-            "directory {}, which contains {}",
-            shown(&path.to_string()),
-            sockets(contains)
-        ),
-        Exposure::Procfs { contains } => format!(
-            "{}, which reaches the host's root filesystem through procfs and with it {}",
-            shown(&path.to_string()),
-            sockets(contains)
-        ),
+        Exposure::Socket { label, socket } => {
+            out.push_str(label);
+            out.push(' ');
+            push_shown(out, socket);
+        }
+        Exposure::Directory { contains } => {
+            out.push_str("directory ");
+            push_shown(out, &path.to_string());
+            out.push_str(", which contains ");
+            write_sockets(out, contains);
+        }
+        Exposure::Procfs { contains } => {
+            push_shown(out, &path.to_string());
+            out.push_str(", which reaches the host's root filesystem through procfs and with it ");
+            write_sockets(out, contains);
+        }
     }
 }
 
-fn sockets(contains: &[(&'static str, String)]) -> String {
+fn write_sockets(out: &mut String, contains: &[(&'static str, String)]) {
     let Some((label, socket)) = contains.first() else {
-        return "a protected socket".to_string();
+        out.push_str("a protected socket");
+        return;
     };
-    let socket = shown(socket);
+    out.push_str(label);
+    out.push(' ');
+    push_shown(out, socket);
     match contains.len() - 1 {
-        0 => format!("{label} {socket}"),
-        1 => format!("{label} {socket} and 1 more protected socket"),
-        more => format!("{label} {socket} and {more} more protected sockets"),
+        0 => {}
+        1 => out.push_str(" and 1 more protected socket"),
+        more => {
+            let _ = write!(out, " and {more} more protected sockets");
+        }
     }
 }
 
-/// `mounted by containers agent, setup (init)`.
-pub fn mounted_by(containers: &[ContainerRef]) -> String {
+fn write_mounted_by(out: &mut String, containers: &[ContainerRef]) {
     match containers {
-        [] => "not mounted by any container (an ephemeral container can still mount it)".into(),
-        [one] => format!("mounted by container {}", container_list(&[*one])),
-        many => format!("mounted by containers {}", container_list(many)),
+        [] => {
+            out.push_str("not mounted by any container (an ephemeral container can still mount it)")
+        }
+        [_] => out.push_str("mounted by container "),
+        _ => out.push_str("mounted by containers "),
     }
+    write_container_list(out, containers);
 }
 
 /// `agent, setup (init), debugger (ephemeral)`.
 pub fn container_list(containers: &[ContainerRef]) -> String {
     let mut out = String::new();
+    write_container_list(&mut out, containers);
+    out
+}
+
+fn write_container_list(out: &mut String, containers: &[ContainerRef]) {
     for (i, container) in containers.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(&shown(container.name));
+        push_shown(out, container.name);
         match container.kind {
             ContainerKind::Container => {}
             ContainerKind::Init => out.push_str(" (init)"),
             ContainerKind::Ephemeral => out.push_str(" (ephemeral)"),
         }
     }
-    out
 }
 
 fn fix(volume: &VolumeExposure, persistent_volume: bool) -> &'static str {
@@ -301,5 +363,46 @@ fn plural(word: &str, count: usize) -> String {
         word.to_string()
     } else {
         format!("{word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `shown` as it is specified, character by character.
+    fn shown_by_characters(value: &str) -> String {
+        let plain = !value.is_empty()
+            && !value.starts_with(char::is_whitespace)
+            && !value.ends_with(char::is_whitespace)
+            && value
+                .chars()
+                .all(|c| c == '\\' || c == '\'' || (c != '"' && c.escape_debug().nth(1).is_none()));
+        if plain {
+            value.to_string()
+        } else {
+            format!("{value:?}")
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The ASCII paths quote and show values exactly as Rust's escapes do.
+        #[test]
+        fn values_are_shown_and_quoted_as_rust_escapes_them(
+            value in prop_oneof![
+                "[ -~]{0,12}",
+                "[ \"\\\\'a-z/\t\n\u{7f}]{0,12}",
+                "[ a\"\\\\\u{e9}\u{202e}\u{301}\u{a0}]{0,8}",
+                any::<String>(),
+            ]
+        ) {
+            prop_assert_eq!(shown(&value).into_owned(), shown_by_characters(&value));
+            let mut quoted = String::from("x");
+            push_quoted(&mut quoted, &value);
+            prop_assert_eq!(quoted, format!("x{value:?}"));
+        }
     }
 }
