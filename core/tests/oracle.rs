@@ -190,6 +190,8 @@ struct GenContainer {
     name: &'static str,
     image: &'static str,
     mounts: Vec<GenMount>,
+    /// A volume's name written elsewhere in the container, where it mounts nothing.
+    env_value: &'static str,
 }
 
 const VOLUME_NAMES: &[&str] = &["a", "b", "c", "missing"];
@@ -227,11 +229,13 @@ fn container() -> impl Strategy<Value = GenContainer> {
         prop::sample::select(CONTAINER_NAMES),
         prop::sample::select(IMAGES),
         prop::collection::vec(mount(), 0..4),
+        prop::sample::select(VOLUME_NAMES),
     )
-        .prop_map(|(name, image, mounts)| GenContainer {
+        .prop_map(|(name, image, mounts, env_value)| GenContainer {
             name,
             image,
             mounts,
+            env_value,
         })
 }
 
@@ -270,7 +274,7 @@ fn pod() -> impl Strategy<Value = Value> {
                                 mount
                             })
                             .collect();
-                        json!({"name": c.name, "image": c.image, "volumeMounts": mounts, "env": [{"name": "K", "value": "v"}]})
+                        json!({"name": c.name, "image": c.image, "volumeMounts": mounts, "env": [{"name": "K", "value": c.env_value}]})
                     })
                     .collect()
             };
