@@ -44,20 +44,20 @@ fn push_quoted(out: &mut String, value: &str) {
     }
     out.reserve(value.len() + 2);
     out.push('"');
-    for part in value.split_inclusive(['"', '\\']) {
-        match part.strip_suffix(['"', '\\']) {
-            Some(before) => {
-                out.push_str(before);
-                out.push('\\');
-                out.push_str(&part[before.len()..]);
-            }
-            None => out.push_str(part),
+    let mut written = 0;
+    for (at, byte) in value.bytes().enumerate() {
+        if byte == b'"' || byte == b'\\' {
+            out.push_str(&value[written..at]);
+            out.push('\\');
+            written = at;
         }
     }
+    out.push_str(&value[written..]);
     out.push('"');
 }
 
-/// True when every byte of `value` is printable ASCII (a space to a tilde) other than `but`.
+/// True when every byte of `value` is printable ASCII (a space to a tilde) other than `but`
+/// (DEL, 0x7f, for none).
 fn printable_ascii(value: &str, but: u8) -> bool {
     value
         .bytes()
