@@ -587,162 +587,238 @@ impl<'a> Reader<'a> {
 
     /// Skips the value ahead, checking it as serde_json checks a value it ignores.
     pub(crate) fn skip(&mut self) -> Result<()> {
-        // Whether each enclosing level is an object, innermost last.
-        let mut levels = Levels::default();
-        loop {
-            match self.peek() {
-                Some(b'"') => {
-                    self.at += 1;
-                    self.string_body()?;
-                }
-                Some(open @ (b'{' | b'[')) => {
-                    self.at += 1;
-                    let close = if open == b'{' { b'}' } else { b']' };
-                    if self.peek() == Some(close) {
-                        self.at += 1;
-                    } else {
-                        levels.push(open == b'{');
-                        if open == b'{' {
-                            self.key_and_colon()?;
-                        }
-                        continue;
-                    }
-                }
-                Some(b't') => self.literal(b"true")?,
-                Some(b'f') => self.literal(b"false")?,
-                Some(b'n') => self.literal(b"null")?,
-                Some(b'-' | b'0'..=b'9') => self.number()?,
-                _ => return self.syntax(),
-            }
-            // A value ended: close what it ends, until a comma starts the next one.
-            loop {
-                let Some(object) = levels.last() else {
-                    return Ok(());
-                };
-                match self.peek() {
-                    Some(b',') => {
-                        self.at += 1;
-                        if object {
-                            self.key_and_colon()?;
-                        }
-                        break;
-                    }
-                    Some(b'}') if object => {}
-                    Some(b']') if !object => {}
-                    _ => return self.syntax(),
-                }
-                self.at += 1;
-                levels.pop();
-            }
-        }
+        self.scanned(value_end(self.text, self.at))
     }
 
     /// A key and its colon: where the key is written (quotes included) and whether it has
-    /// escapes. Inlined: skipping calls it for every key and uses nothing it returns.
-    #[inline(always)]
+    /// escapes.
     fn key_and_colon(&mut self) -> Result<(usize, usize, bool)> {
-        if self.peek() != Some(b'"') {
-            return self.syntax();
-        }
-        let start = self.at;
-        self.at += 1;
-        let escaped = self.string_body()?;
-        let end = self.at;
-        if self.peek() != Some(b':') {
-            return self.syntax();
-        }
-        self.at += 1;
+        let start = whitespace_end(self.text, self.at);
+        let (end, escaped) = match key_end(self.text, start) {
+            Ok(key) => key,
+            Err(at) => return self.scanned(Err(at)),
+        };
+        self.scanned::<()>(colon_end(self.text, end))?;
         Ok((start, end, escaped))
     }
 
     /// The rest of a string after its opening quote, checked (control characters, escapes);
-    /// true if it has escapes. Plain content is scanned eight bytes a step.
+    /// true if it has escapes.
     fn string_body(&mut self) -> Result<bool> {
-        let mut escaped = false;
-        loop {
-            while let Some(chunk) = self.text.get(self.at..self.at + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-                let stops = string_stops(word);
-                if stops != 0 {
-                    self.at += (stops.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                self.at += 8;
+        match string_end(self.text, self.at) {
+            Ok((end, escaped)) => {
+                self.at = end;
+                Ok(escaped)
             }
-            match self.text.get(self.at) {
-                Some(b'"') => {
-                    self.at += 1;
-                    return Ok(escaped);
-                }
-                Some(b'\\') => {
-                    escaped = true;
-                    self.at += 1;
-                    match self.text.get(self.at) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                            self.at += 1;
-                        }
-                        Some(b'u') => {
-                            self.at += 1;
-                            for _ in 0..4 {
-                                if !self.text.get(self.at).is_some_and(u8::is_ascii_hexdigit) {
-                                    return self.syntax();
-                                }
-                                self.at += 1;
-                            }
-                        }
-                        _ => return self.syntax(),
-                    }
-                }
-                Some(0x20..) => self.at += 1,
-                _ => return self.syntax(),
-            }
+            Err(at) => self.scanned(Err(at)),
         }
     }
 
     fn literal(&mut self, word: &[u8]) -> Result<()> {
-        if !self.text[self.at..].starts_with(word) {
-            return self.syntax();
-        }
-        self.at += word.len();
-        Ok(())
+        self.scanned(literal_end(self.text, self.at, word))
     }
 
-    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
-    fn number(&mut self) -> Result<()> {
-        let digits = |reader: &mut Self| {
-            let start = reader.at;
-            while reader.text.get(reader.at).is_some_and(u8::is_ascii_digit) {
-                reader.at += 1;
+    /// Moves to where a scan ended, or fails with a syntax error where it stopped.
+    fn scanned<T: Default>(&mut self, end: Scan) -> Result<T> {
+        match end {
+            Ok(end) => {
+                self.at = end;
+                Ok(T::default())
             }
-            reader.at - start
-        };
-        if self.text.get(self.at) == Some(&b'-') {
-            self.at += 1;
-        }
-        match self.text.get(self.at) {
-            Some(b'0') => self.at += 1,
-            Some(b'1'..=b'9') => {
-                digits(self);
-            }
-            _ => return self.syntax(),
-        }
-        if self.text.get(self.at) == Some(&b'.') {
-            self.at += 1;
-            if digits(self) == 0 {
-                return self.syntax();
+            Err(at) => {
+                self.at = at;
+                self.syntax()
             }
         }
-        if matches!(self.text.get(self.at), Some(b'e' | b'E')) {
-            self.at += 1;
-            if matches!(self.text.get(self.at), Some(b'+' | b'-')) {
-                self.at += 1;
-            }
-            if digits(self) == 0 {
-                return self.syntax();
-            }
-        }
-        Ok(())
     }
+}
+
+// The scans of the text: each takes where to start and returns where it ends, or `Err` with
+// where the text stops being JSON. Positions stay in locals (registers) and the functions
+// touch no memory but the text: as `Reader` methods that move `self.at`, WebAssembly stored
+// the position to memory at each step.
+
+/// Where a scan ended, or where it found something that is not JSON.
+type Scan = std::result::Result<usize, usize>;
+
+/// Where the whitespace at `at` ends.
+#[inline(always)]
+fn whitespace_end(text: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\t' | b'\r') = text.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// Where the value at `at` (whitespace first) ends, checked as serde_json checks a value it
+/// ignores, at any depth and without recursion.
+fn value_end(text: &[u8], mut at: usize) -> Scan {
+    // Whether each open level is an object, the innermost in the lowest bit: `len` levels in
+    // `bits`, deeper ones in `spilled`, sixty-four to a word.
+    let (mut bits, mut len) = (0u64, 0u32);
+    let mut spilled: Vec<u64> = Vec::new();
+    loop {
+        at = whitespace_end(text, at);
+        match text.get(at) {
+            Some(b'"') => at = string_end(text, at + 1)?.0,
+            Some(&open @ (b'{' | b'[')) => {
+                at = whitespace_end(text, at + 1);
+                let close = if open == b'{' { b'}' } else { b']' };
+                if text.get(at) == Some(&close) {
+                    at += 1;
+                } else {
+                    if len == 64 {
+                        spilled.push(bits);
+                        len = 0;
+                    }
+                    bits = bits << 1 | u64::from(open == b'{');
+                    len += 1;
+                    if open == b'{' {
+                        at = colon_end(text, key_end(text, at)?.0)?;
+                    }
+                    continue;
+                }
+            }
+            Some(b't') => at = literal_end(text, at, b"true")?,
+            Some(b'f') => at = literal_end(text, at, b"false")?,
+            Some(b'n') => at = literal_end(text, at, b"null")?,
+            Some(b'-' | b'0'..=b'9') => at = number_end(text, at)?,
+            _ => return Err(at),
+        }
+        // A value ended: close what it ends, until a comma starts the next one.
+        loop {
+            if len == 0 {
+                return Ok(at);
+            }
+            let object = bits & 1 == 1;
+            at = whitespace_end(text, at);
+            match text.get(at) {
+                Some(b',') => {
+                    at += 1;
+                    if object {
+                        at = whitespace_end(text, at);
+                        at = colon_end(text, key_end(text, at)?.0)?;
+                    }
+                    break;
+                }
+                Some(b'}') if object => {}
+                Some(b']') if !object => {}
+                _ => return Err(at),
+            }
+            at += 1;
+            bits >>= 1;
+            len -= 1;
+            if len == 0
+                && let Some(word) = spilled.pop()
+            {
+                bits = word;
+                len = 64;
+            }
+        }
+    }
+}
+
+/// Where the key (a string) at `at` ends, and whether it has escapes.
+#[inline(always)]
+fn key_end(text: &[u8], at: usize) -> std::result::Result<(usize, bool), usize> {
+    match text.get(at) {
+        Some(b'"') => string_end(text, at + 1),
+        _ => Err(at),
+    }
+}
+
+/// Where the colon after a key (whitespace first) ends.
+#[inline(always)]
+fn colon_end(text: &[u8], at: usize) -> Scan {
+    let at = whitespace_end(text, at);
+    match text.get(at) {
+        Some(b':') => Ok(at + 1),
+        _ => Err(at),
+    }
+}
+
+/// Where the string whose content starts at `at` ends (after its closing quote), checked
+/// (control characters, escapes), and whether it has escapes. Plain content is scanned eight
+/// bytes a step.
+fn string_end(text: &[u8], mut at: usize) -> std::result::Result<(usize, bool), usize> {
+    let mut escaped = false;
+    loop {
+        while let Some(chunk) = text.get(at..at + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let stops = string_stops(word);
+            if stops != 0 {
+                at += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            at += 8;
+        }
+        match text.get(at) {
+            Some(b'"') => return Ok((at + 1, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                at += 1;
+                match text.get(at) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 1,
+                    Some(b'u') => {
+                        at += 1;
+                        for _ in 0..4 {
+                            if !text.get(at).is_some_and(u8::is_ascii_hexdigit) {
+                                return Err(at);
+                            }
+                            at += 1;
+                        }
+                    }
+                    _ => return Err(at),
+                }
+            }
+            Some(0x20..) => at += 1,
+            _ => return Err(at),
+        }
+    }
+}
+
+fn literal_end(text: &[u8], at: usize, word: &[u8]) -> Scan {
+    match text.get(at..) {
+        Some(rest) if rest.starts_with(word) => Ok(at + word.len()),
+        _ => Err(at),
+    }
+}
+
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+fn number_end(text: &[u8], mut at: usize) -> Scan {
+    let digits = |mut at: usize| {
+        while text.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        at
+    };
+    if text.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    match text.get(at) {
+        Some(b'0') => at += 1,
+        Some(b'1'..=b'9') => at = digits(at + 1),
+        _ => return Err(at),
+    }
+    if text.get(at) == Some(&b'.') {
+        let end = digits(at + 1);
+        if end == at + 1 {
+            return Err(end);
+        }
+        at = end;
+    }
+    if matches!(text.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(text.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let end = digits(at);
+        if end == at {
+            return Err(at);
+        }
+        at = end;
+    }
+    Ok(at)
 }
 
 /// A key as written between its quotes, decoded for matching only: a key that cannot be
@@ -818,40 +894,6 @@ fn written_as_integer(number: &str) -> bool {
 fn listed(names: &[&str]) -> String {
     let names: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
     names.join(", ")
-}
-
-/// A stack of bits: sixty-four levels in a word, deeper ones spilled to the heap.
-#[derive(Default)]
-struct Levels {
-    bits: u64,
-    len: u32,
-    spilled: Vec<u64>,
-}
-
-impl Levels {
-    fn push(&mut self, bit: bool) {
-        if self.len == 64 {
-            self.spilled.push(self.bits);
-            self.len = 0;
-        }
-        self.bits = self.bits << 1 | u64::from(bit);
-        self.len += 1;
-    }
-
-    fn last(&self) -> Option<bool> {
-        (self.len > 0).then_some(self.bits & 1 == 1)
-    }
-
-    fn pop(&mut self) {
-        self.bits >>= 1;
-        self.len -= 1;
-        if self.len == 0
-            && let Some(bits) = self.spilled.pop()
-        {
-            self.bits = bits;
-            self.len = 64;
-        }
-    }
 }
 
 impl<'a> Read<'a> for Cow<'a, str> {
