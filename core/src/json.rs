@@ -496,19 +496,27 @@ impl<'a> Reader<'a> {
     /// is closed). `after_value` is false before the first key; the caller reads or skips the
     /// value.
     pub(crate) fn next_key(&mut self, after_value: &mut bool) -> Result<Option<Cow<'a, [u8]>>> {
-        match (self.peek(), *after_value) {
+        let text = self.text;
+        let mut at = whitespace_end(text, self.at);
+        match (text.get(at), *after_value) {
             (Some(b'}'), _) => {
-                self.at += 1;
+                self.at = at + 1;
                 self.depth -= 1;
                 return Ok(None);
             }
-            (Some(b','), true) => self.at += 1,
+            (Some(b','), true) => at = whitespace_end(text, at + 1),
             (Some(b'"'), false) => *after_value = true,
-            _ => return self.syntax(),
+            _ => return self.scanned(Err(at)),
         }
-        self.key_span = self.key_and_colon()?;
-        let (start, end, escaped) = self.key_span;
-        Ok(Some(key_to_match(&self.text[start + 1..end - 1], escaped)))
+        let key = key_end(text, at)
+            .and_then(|(end, escaped)| colon_end(text, end).map(|value| (end, escaped, value)));
+        let (end, escaped, value) = match key {
+            Ok(key) => key,
+            Err(stop) => return self.scanned(Err(stop)),
+        };
+        self.at = value;
+        self.key_span = (at, end, escaped);
+        Ok(Some(key_to_match(&text[at + 1..end - 1], escaped)))
     }
 
     /// An array, each of whose items `item` reads.
