@@ -747,7 +747,8 @@ fn colon_end(text: &[u8], at: usize) -> Scan {
 
 /// Where the string whose content starts at `at` ends (after its closing quote), checked
 /// (control characters, escapes), and whether it has escapes. Plain content is scanned eight
-/// bytes a step.
+/// bytes a step. Inlined: a call per string cost 5-11% of reading a request.
+#[inline(always)]
 fn string_end(text: &[u8], mut at: usize) -> std::result::Result<(usize, bool), usize> {
     let mut escaped = false;
     loop {
