@@ -564,50 +564,14 @@ impl<'a> Reader<'a> {
     /// told to `fields` on the way: an object's few fields that matter, read in the pass that
     /// checks it, without the cost of reading it field by field.
     pub(crate) fn raw_noting(&mut self, fields: &mut impl NoteFields<'a>) -> Result<&'a [u8]> {
-        let start = self.offset();
-        if self.text.get(start) != Some(&b'{') {
-            self.skip()?;
-            return Ok(&self.text[start..self.at]);
-        }
-        self.at += 1;
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            return Ok(&self.text[start..self.at]);
-        }
-        loop {
-            let (key_start, key_end, escaped) = self.key_and_colon()?;
-            let value = self.offset();
-            self.skip()?;
-            fields.note(
-                &self.text[key_start + 1..key_end - 1],
-                escaped,
-                &self.text[value..self.at],
-            );
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => break,
-                _ => return self.syntax(),
-            }
-        }
-        self.at += 1;
+        let start = whitespace_end(self.text, self.at);
+        self.scanned::<()>(fields_end(self.text, start, fields))?;
         Ok(&self.text[start..self.at])
     }
 
     /// Skips the value ahead, checking it as serde_json checks a value it ignores.
     pub(crate) fn skip(&mut self) -> Result<()> {
         self.scanned(value_end(self.text, self.at))
-    }
-
-    /// A key and its colon: where the key is written (quotes included) and whether it has
-    /// escapes.
-    fn key_and_colon(&mut self) -> Result<(usize, usize, bool)> {
-        let start = whitespace_end(self.text, self.at);
-        let (end, escaped) = match key_end(self.text, start) {
-            Ok(key) => key,
-            Err(at) => return self.scanned(Err(at)),
-        };
-        self.scanned::<()>(colon_end(self.text, end))?;
-        Ok((start, end, escaped))
     }
 
     /// The rest of a string after its opening quote, checked (control characters, escapes);
@@ -722,6 +686,30 @@ fn value_end(text: &[u8], mut at: usize) -> Scan {
                 bits = word;
                 len = 64;
             }
+        }
+    }
+}
+
+/// Where the value at `at` ends, as [`value_end`]; if it is an object, each of its own fields
+/// told to `fields` on the way.
+fn fields_end<'t>(text: &'t [u8], at: usize, fields: &mut impl NoteFields<'t>) -> Scan {
+    if text.get(at) != Some(&b'{') {
+        return value_end(text, at);
+    }
+    let mut at = whitespace_end(text, at + 1);
+    if text.get(at) == Some(&b'}') {
+        return Ok(at + 1);
+    }
+    loop {
+        let (key, escaped) = key_end(text, at)?;
+        let value = whitespace_end(text, colon_end(text, key)?);
+        let end = value_end(text, value)?;
+        fields.note(&text[at + 1..key - 1], escaped, &text[value..end]);
+        at = whitespace_end(text, end);
+        match text.get(at) {
+            Some(b',') => at = whitespace_end(text, at + 1),
+            Some(b'}') => return Ok(at + 1),
+            _ => return Err(at),
         }
     }
 }
