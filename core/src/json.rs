@@ -290,13 +290,6 @@ pub(crate) struct Reader<'a> {
     key_span: (usize, usize, bool),
 }
 
-/// What [`Reader::raw_noting`] tells of the fields of the object it skips.
-pub(crate) trait NoteFields<'a> {
-    /// A field: its key as written between its quotes (`escaped` if it has escapes) and the
-    /// text of its value.
-    fn note(&mut self, key: &'a [u8], escaped: bool, value: &'a [u8]);
-}
-
 /// A value the reader can build.
 pub(crate) trait Read<'a>: Sized {
     fn read(reader: &mut Reader<'a>) -> Result<Self>;
@@ -560,15 +553,6 @@ impl<'a> Reader<'a> {
         Ok(&self.text[start..self.at])
     }
 
-    /// The JSON text of the value ahead, checked, with each field of it (if it is an object)
-    /// told to `fields` on the way: an object's few fields that matter, read in the pass that
-    /// checks it, without the cost of reading it field by field.
-    pub(crate) fn raw_noting(&mut self, fields: &mut impl NoteFields<'a>) -> Result<&'a [u8]> {
-        let start = whitespace_end(self.text, self.at);
-        self.scanned::<()>(fields_end(self.text, start, fields))?;
-        Ok(&self.text[start..self.at])
-    }
-
     /// Skips the value ahead, checking it as serde_json checks a value it ignores.
     pub(crate) fn skip(&mut self) -> Result<()> {
         self.scanned(value_end(self.text, self.at))
@@ -686,30 +670,6 @@ fn value_end(text: &[u8], mut at: usize) -> Scan {
                 bits = word;
                 len = 64;
             }
-        }
-    }
-}
-
-/// Where the value at `at` ends, as [`value_end`]; if it is an object, each of its own fields
-/// told to `fields` on the way.
-fn fields_end<'t>(text: &'t [u8], at: usize, fields: &mut impl NoteFields<'t>) -> Scan {
-    if text.get(at) != Some(&b'{') {
-        return value_end(text, at);
-    }
-    let mut at = whitespace_end(text, at + 1);
-    if text.get(at) == Some(&b'}') {
-        return Ok(at + 1);
-    }
-    loop {
-        let (key, escaped) = key_end(text, at)?;
-        let value = whitespace_end(text, colon_end(text, key)?);
-        let end = value_end(text, value)?;
-        fields.note(&text[at + 1..key - 1], escaped, &text[value..end]);
-        at = whitespace_end(text, end);
-        match text.get(at) {
-            Some(b',') => at = whitespace_end(text, at + 1),
-            Some(b'}') => return Ok(at + 1),
-            _ => return Err(at),
         }
     }
 }

@@ -248,9 +248,9 @@ impl ContainerError<'_> {
 }
 
 /// A container of a pod spec, kept as its JSON text (checked and skipped with the request:
-/// most containers are never looked at again). Its name, image and mounts' JSON are noted on
-/// first use, in one pass, and its mounts read after them; a container whose fields are not of
-/// those types has its error told only if it may mount a hostPath volume.
+/// most containers are never looked at again). Its name, image and mounts' JSON are read on
+/// first use, its mounts after them; a container whose fields are not of those types has its
+/// error told only if it may mount a hostPath volume.
 #[derive(Debug)]
 pub struct RawContainer<'a> {
     text: &'a [u8],
@@ -267,51 +267,11 @@ struct ContainerFields<'a> {
     volume_mounts: Option<Raw<'a>>,
 }
 
-/// The text of a container's `name`, `image` and `volumeMounts`, as [`Reader::raw_noting`]
-/// finds them; `repeated` if one is given twice.
-#[derive(Default)]
-struct ContainerNotes<'a> {
-    name: Option<&'a [u8]>,
-    image: Option<&'a [u8]>,
-    volume_mounts: Option<&'a [u8]>,
-    repeated: bool,
-}
-
-impl<'a> json::NoteFields<'a> for ContainerNotes<'a> {
-    fn note(&mut self, key: &'a [u8], escaped: bool, value: &'a [u8]) {
-        let slot = match &*json::key_to_match(key, escaped) {
-            b"name" => &mut self.name,
-            b"image" => &mut self.image,
-            b"volumeMounts" => &mut self.volume_mounts,
-            _ => return,
-        };
-        self.repeated |= slot.replace(value).is_some();
-    }
-}
-
-impl<'a> ContainerNotes<'a> {
-    /// The fields of the container `text`, if they are of their types (as a struct with these
-    /// three fields reads them: a repeated one is an error, and mounts may be any JSON).
-    fn fields(self, text: &'a [u8]) -> Option<ContainerFields<'a>> {
-        if self.repeated || text.first() != Some(&b'{') {
-            return None;
-        }
-        Some(ContainerFields {
-            name: match self.name {
-                Some(name) => json::from_slice(name).ok()?,
-                None => Str::default(),
-            },
-            image: match self.image {
-                Some(image) => json::from_slice(image).ok()?,
-                None => None,
-            },
-            volume_mounts: self
-                .volume_mounts
-                .filter(|mounts| *mounts != b"null")
-                .map(Raw),
-        })
-    }
-}
+object_fields!(ContainerFields, "a container", {
+    "name" => name,
+    "image" => image,
+    "volumeMounts" => volume_mounts,
+});
 
 impl<'a> Read<'a> for RawContainer<'a> {
     fn read(reader: &mut Reader<'a>) -> json::Result<Self> {
@@ -326,11 +286,7 @@ impl<'a> Read<'a> for RawContainer<'a> {
 impl<'a> RawContainer<'a> {
     fn fields(&self) -> Option<&ContainerFields<'a>> {
         self.fields
-            .get_or_init(|| {
-                let mut notes = ContainerNotes::default();
-                Reader::new(self.text).raw_noting(&mut notes).ok()?;
-                notes.fields(self.text)
-            })
+            .get_or_init(|| json::from_slice(self.text).ok())
             .as_ref()
     }
 
