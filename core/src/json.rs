@@ -499,13 +499,13 @@ impl<'a> Reader<'a> {
             }
             (Some(b','), true) => at = whitespace_end(text, at + 1),
             (Some(b'"'), false) => *after_value = true,
-            _ => return self.scanned(Err(at)),
+            _ => return self.stopped(at),
         }
         let key = key_end(text, at)
             .and_then(|(end, escaped)| colon_end(text, end).map(|value| (end, escaped, value)));
         let (end, escaped, value) = match key {
             Ok(key) => key,
-            Err(stop) => return self.scanned(Err(stop)),
+            Err(stop) => return self.stopped(stop),
         };
         self.at = value;
         self.key_span = (at, end, escaped);
@@ -566,7 +566,7 @@ impl<'a> Reader<'a> {
                 self.at = end;
                 Ok(escaped)
             }
-            Err(at) => self.scanned(Err(at)),
+            Err(at) => self.stopped(at),
         }
     }
 
@@ -574,18 +574,21 @@ impl<'a> Reader<'a> {
         self.scanned(literal_end(self.text, self.at, word))
     }
 
-    /// Moves to where a scan ended, or fails with a syntax error where it stopped.
-    fn scanned<T: Default>(&mut self, end: Scan) -> Result<T> {
+    /// Moves to where a scan ended, or fails where it stopped.
+    fn scanned(&mut self, end: Scan) -> Result<()> {
         match end {
             Ok(end) => {
                 self.at = end;
-                Ok(T::default())
+                Ok(())
             }
-            Err(at) => {
-                self.at = at;
-                self.syntax()
-            }
+            Err(at) => self.stopped(at),
         }
+    }
+
+    /// A syntax error at `at`, where a scan found something that is not JSON.
+    fn stopped<T>(&mut self, at: usize) -> Result<T> {
+        self.at = at;
+        self.syntax()
     }
 }
 
