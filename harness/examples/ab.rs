@@ -1,10 +1,11 @@
 //! Compares two modules call by call on the same payloads, on warm instances: for each payload,
-//! the median of the time of `A` over the time of `B`, calls alternating. The quick check of a
-//! change to the module before a whole `make bench` (CONTRIBUTING.md, "Profiling").
+//! the median of the time of `A` over the time of `B`, calls alternating as in the benchmark
+//! (`harness::alternate`). The quick check of a change to the module before a whole
+//! `make bench` (CONTRIBUTING.md, "Profiling").
 //!
 //! `cargo run -p harness --example ab -- A.wasm B.wasm PAYLOAD.json...`
 
-use std::time::Instant;
+use std::time::Duration;
 
 const PAIRS: usize = 20_000;
 
@@ -17,35 +18,24 @@ fn main() -> Result<(), String> {
     let (a, b) = (load(a)?, load(b)?);
     for path in payloads {
         let payload = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-        let time = |instance: &harness::Instance| -> Result<f64, String> {
-            let started = Instant::now();
-            std::hint::black_box(instance.call("validate", &payload)?);
-            Ok(started.elapsed().as_secs_f64())
+        // A call that fails, fails here, before the loop that cannot say so.
+        a.call("validate", &payload)?;
+        b.call("validate", &payload)?;
+        let call = |instance: &harness::Instance| {
+            std::hint::black_box(instance.call("validate", &payload).ok());
         };
-        let mut ratios = Vec::with_capacity(PAIRS);
-        let (mut a_total, mut b_total) = (0.0, 0.0);
-        for pair in 0..PAIRS {
-            // Neither module always runs first.
-            let (ta, tb) = if pair % 2 == 0 {
-                let ta = time(&a)?;
-                (ta, time(&b)?)
-            } else {
-                let tb = time(&b)?;
-                (time(&a)?, tb)
-            };
-            a_total += ta;
-            b_total += tb;
-            ratios.push(ta / tb);
-        }
+        let (a_times, b_times, mut ratios) =
+            harness::alternate(Duration::ZERO, PAIRS..=PAIRS, || call(&a), || call(&b));
         ratios.sort_by(f64::total_cmp);
+        let mean = |times: &[f64]| times.iter().sum::<f64>() / times.len() as f64;
         let name = std::path::Path::new(path)
             .file_stem()
             .map_or(path.clone(), |stem| stem.to_string_lossy().into_owned());
         println!(
             "{name:<28} A/B {:.3}  (A {:.2} µs, B {:.2} µs on average)",
             ratios[PAIRS / 2],
-            a_total * 1e6 / PAIRS as f64,
-            b_total * 1e6 / PAIRS as f64
+            mean(&a_times),
+            mean(&b_times)
         );
     }
     Ok(())

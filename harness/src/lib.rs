@@ -34,6 +34,38 @@ fn engine() -> Result<wasmtime::Engine, String> {
     wasmtime::Engine::new(&config).map_err(|e| format!("cannot configure wasmtime: {e}"))
 }
 
+/// How long one call of `f` takes, in µs.
+pub fn micros(f: &mut impl FnMut()) -> f64 {
+    let started = Instant::now();
+    f();
+    started.elapsed().as_secs_f64() * 1e6
+}
+
+/// The benchmark's call-by-call comparison: `a` and `b` called in turn (once each first, to
+/// warm them) until `budget` has passed, at least `runs.start()` and at most `runs.end()`
+/// pairs. Each one's times in µs, and the ratio a/b of each pair: the machine's drift, which
+/// is larger than most differences measured, moves both calls of a pair alike.
+pub fn alternate(
+    budget: Duration,
+    runs: std::ops::RangeInclusive<usize>,
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    a();
+    b();
+    let (mut a_times, mut b_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let started = Instant::now();
+    while a_times.len() < *runs.start()
+        || (started.elapsed() < budget && a_times.len() < *runs.end())
+    {
+        let (ta, tb) = (micros(&mut a), micros(&mut b));
+        a_times.push(ta);
+        b_times.push(tb);
+        ratios.push(ta / tb);
+    }
+    (a_times, b_times, ratios)
+}
+
 /// An instantiated module, after `wapc_init`.
 pub struct Instance {
     host: WapcHost,

@@ -565,19 +565,13 @@ fn stats(mut samples: Vec<f64>) -> Stats {
     }
 }
 
-fn time(f: &mut impl FnMut()) -> f64 {
-    let t = Instant::now();
-    f();
-    t.elapsed().as_secs_f64() * 1e6
-}
-
 /// Runs `f` repeatedly within the budget.
 fn measure(mut f: impl FnMut()) -> Stats {
     f(); // warm-up
     let mut samples = Vec::new();
     let started = Instant::now();
     while samples.len() < MIN_RUNS || (started.elapsed() < BUDGET && samples.len() < MAX_RUNS) {
-        samples.push(time(&mut f));
+        samples.push(harness::micros(&mut f));
     }
     stats(samples)
 }
@@ -585,17 +579,8 @@ fn measure(mut f: impl FnMut()) -> Stats {
 /// Runs the policy and the floor alternately, so that both see the same machine (on a shared
 /// machine the speed drifts over seconds), and returns their times and the median of the
 /// per-pair ratios.
-fn measure_pair(mut policy: impl FnMut(), mut floor: impl FnMut()) -> (Stats, Stats, f64) {
-    policy();
-    floor();
-    let (mut p, mut f, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let started = Instant::now();
-    while p.len() < MIN_RUNS || (started.elapsed() < BUDGET * 2 && p.len() < MAX_RUNS) {
-        let (tp, tf) = (time(&mut policy), time(&mut floor));
-        p.push(tp);
-        f.push(tf);
-        ratios.push(tp / tf);
-    }
+fn measure_pair(policy: impl FnMut(), floor: impl FnMut()) -> (Stats, Stats, f64) {
+    let (p, f, ratios) = harness::alternate(BUDGET * 2, MIN_RUNS..=MAX_RUNS, policy, floor);
     (stats(p), stats(f), stats(ratios).median)
 }
 
