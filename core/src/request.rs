@@ -286,7 +286,7 @@ impl<'a> Read<'a> for RawContainer<'a> {
 impl<'a> RawContainer<'a> {
     fn fields(&self) -> Option<&ContainerFields<'a>> {
         self.fields
-            .get_or_init(|| json::from_slice(self.text).ok())
+            .get_or_init(|| json::from_checked_slice(self.text).ok())
             .as_ref()
     }
 
@@ -417,7 +417,7 @@ impl<'a> Spec<'a> {
 }
 
 fn read_raw<'a, T: Read<'a>>(raw: &'a [u8]) -> Result<T, ContainerError<'a>> {
-    json::from_slice(raw).map_err(|error| ContainerError { raw, error })
+    json::from_checked_slice(raw).map_err(|error| ContainerError { raw, error })
 }
 
 /// An Argo `containerSet`: containers that share the set's mounts.
