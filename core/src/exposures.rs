@@ -135,6 +135,14 @@ pub fn scan_pod_spec<'a, 's>(
                     volume.mounted_by.push(me);
                 }
                 for reach in reaches(mount) {
+                    // The same reach into the same volume reaches the same path: what an
+                    // earlier mount found is not worked out again.
+                    if let Some(finding) = volume.findings.iter_mut().find(|f| f.reach == reach) {
+                        if finding.containers.last() != Some(&me) {
+                            finding.containers.push(me);
+                        }
+                        continue;
+                    }
                     let reached = match reach {
                         Reach::SubPathExpr(_) => unresolved(base_path, base_exposure.as_ref()),
                         Reach::SubPath(sub_path) => {
@@ -146,21 +154,13 @@ pub fn scan_pod_spec<'a, 's>(
                         }
                         Reach::Whole => base_exposure.clone().map(|e| (base_path.clone(), e)),
                     };
-                    let Some((path, exposure)) = reached else {
-                        continue;
-                    };
-                    match volume.findings.iter_mut().find(|f| f.reach == reach) {
-                        Some(finding) => {
-                            if finding.containers.last() != Some(&me) {
-                                finding.containers.push(me);
-                            }
-                        }
-                        None => volume.findings.push(Finding {
+                    if let Some((path, exposure)) = reached {
+                        volume.findings.push(Finding {
                             reach,
                             path,
                             exposure,
                             containers: vec![me],
-                        }),
+                        });
                     }
                 }
             }
