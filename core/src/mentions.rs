@@ -85,13 +85,21 @@ fn scan(text: &[u8], needles: &[Needle], marks: impl Fn(u64) -> u64) -> bool {
 
 /// How rarely a byte occurs in Kubernetes JSON: quotes, punctuation and common lowercase
 /// letters are frequent; anything else counts as rare.
-fn rarity(byte: u8) -> usize {
-    const COMMON: &[u8] = b"\":,{}etaonirsclmdpuh-/.0123456789gfbvykwxjqz";
-    COMMON
-        .iter()
-        .position(|&common| common == byte)
-        .unwrap_or(COMMON.len())
+fn rarity(byte: u8) -> u8 {
+    RARITY[usize::from(byte)]
 }
+
+/// [`rarity`] of every byte, worked out when the module is built.
+const RARITY: [u8; 256] = {
+    const COMMON: &[u8] = b"\":,{}etaonirsclmdpuh-/.0123456789gfbvykwxjqz";
+    let mut table = [COMMON.len() as u8; 256];
+    let mut i = 0;
+    while i < COMMON.len() {
+        table[COMMON[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

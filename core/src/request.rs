@@ -337,7 +337,7 @@ impl VolumeNames {
         VolumeNames {
             quoted: names
                 .into_iter()
-                .map(|name| Needle::new(format!("\"{name}\"").into_bytes()))
+                .map(|name| Needle::new([b"\"", name.as_bytes(), b"\""].concat()))
                 .collect(),
         }
     }
