@@ -565,6 +565,25 @@ impl<'a> Reader<'a> {
         Ok(&self.text[start..self.at])
     }
 
+    /// [`Reader::raw`], noting on the way where the values of `keys` are written in it (as
+    /// ranges of the text returned), when the value is an object; `None` instead of the notes
+    /// when it is not an object, or writes one of `keys` twice or any key with escapes (which
+    /// could be one of them): such a value is read whole.
+    pub(crate) fn raw_noting<const N: usize>(
+        &mut self,
+        keys: [&[u8]; N],
+    ) -> Result<(&'a [u8], Option<Notes<N>>)> {
+        self.peek();
+        let start = self.at;
+        match object_end_noting(self.text, start, keys) {
+            Ok((end, notes)) => {
+                self.at = end;
+                Ok((&self.text[start..end], notes))
+            }
+            Err(at) => self.stopped(at),
+        }
+    }
+
     /// Skips the value ahead, checking it as serde_json checks a value it ignores.
     pub(crate) fn skip(&mut self) -> Result<()> {
         if self.checked {
@@ -689,6 +708,50 @@ fn value_end(text: &[u8], mut at: usize) -> Scan {
                 bits = word;
                 len = 64;
             }
+        }
+    }
+}
+
+/// Where the values of some keys of an object are, from its start: see [`Reader::raw_noting`].
+pub(crate) type Notes<const N: usize> = [Option<std::ops::Range<usize>>; N];
+
+/// [`value_end`] of the value at `start`, and the [`Notes`] of `keys` if it is an object: the
+/// object's own level is scanned here, each of its values by [`value_end`].
+fn object_end_noting<const N: usize>(
+    text: &[u8],
+    start: usize,
+    keys: [&[u8]; N],
+) -> std::result::Result<(usize, Option<Notes<N>>), usize> {
+    if text.get(start) != Some(&b'{') {
+        return value_end(text, start).map(|end| (end, None));
+    }
+    let mut notes = Some([const { None }; N]);
+    let mut at = whitespace_end(text, start + 1);
+    if text.get(at) == Some(&b'}') {
+        return Ok((at + 1, notes));
+    }
+    loop {
+        let (key_end, escaped) = key_end(text, at)?;
+        let key = &text[at + 1..key_end - 1];
+        let value = whitespace_end(text, colon_end(text, key_end)?);
+        // Most values of a container's own level are strings: scanned here, without a call.
+        let value_end = match text.get(value) {
+            Some(b'"') => string_end(text, value + 1)?.0,
+            _ => value_end(text, value)?,
+        };
+        if let Some(noted) = &mut notes {
+            match keys.iter().position(|name| *name == key) {
+                _ if escaped => notes = None,
+                Some(i) if noted[i].is_some() => notes = None,
+                Some(i) => noted[i] = Some(value - start..value_end - start),
+                None => {}
+            }
+        }
+        at = whitespace_end(text, value_end);
+        match text.get(at) {
+            Some(b',') => at = whitespace_end(text, at + 1),
+            Some(b'}') => return Ok((at + 1, notes)),
+            _ => return Err(at),
         }
     }
 }

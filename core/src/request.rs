@@ -248,78 +248,85 @@ impl ContainerError<'_> {
 }
 
 /// A container of a pod spec, kept as its JSON text (checked and skipped with the request:
-/// most containers are never looked at again). Its name, image and mounts' JSON are read on
-/// first use, its mounts after them; a container whose fields are not of those types has its
-/// error told only if it may mount a hostPath volume.
+/// most containers are never looked at again), with where its name, image and mounts are
+/// written, noted on the way. A container is read on first use; one whose noted fields are not
+/// plain strings (and a mounts value) has its error told only if it may mount a hostPath
+/// volume.
 #[derive(Debug)]
 pub struct RawContainer<'a> {
     text: &'a [u8],
-    /// Its fields, on first use; `None` if they are not of their types.
-    fields: OnceCell<Option<ContainerFields<'a>>>,
+    /// `name`, `image` and `volumeMounts` in `text`; `None` when it must be read whole (see
+    /// [`Reader::raw_noting`]).
+    notes: Option<json::Notes<3>>,
     /// Boxed: few containers are ever read, and a 1 MB Pod keeps more than a thousand.
     read: OnceCell<Box<Result<Container<'a>, ContainerError<'a>>>>,
 }
 
-#[derive(Debug, Default)]
-struct ContainerFields<'a> {
-    name: Str<'a>,
-    image: Option<Str<'a>>,
-    volume_mounts: Option<Raw<'a>>,
-}
-
-object_fields!(ContainerFields, "a container", {
-    "name" => name,
-    "image" => image,
-    "volumeMounts" => volume_mounts,
-});
-
 impl<'a> Read<'a> for RawContainer<'a> {
     fn read(reader: &mut Reader<'a>) -> json::Result<Self> {
+        let (text, notes) = reader.raw_noting([b"name", b"image", b"volumeMounts"])?;
         Ok(RawContainer {
-            text: reader.raw()?,
-            fields: OnceCell::new(),
+            text,
+            notes,
             read: OnceCell::new(),
         })
     }
 }
 
 impl<'a> RawContainer<'a> {
-    fn fields(&self) -> Option<&ContainerFields<'a>> {
-        self.fields
-            .get_or_init(|| json::from_checked_slice(self.text).ok())
-            .as_ref()
+    /// The text of a noted field.
+    fn noted(&self, field: &Option<std::ops::Range<usize>>) -> Option<&'a [u8]> {
+        field.clone().map(|range| &self.text[range])
+    }
+
+    /// The notes, when its name and image are plain strings (`null` or no image at all):
+    /// whether it mounts a volume is then told by its mounts alone.
+    fn plain(&self) -> Option<&json::Notes<3>> {
+        let plain = |text: &[u8]| text.first() == Some(&b'"') && !text.contains(&b'\\');
+        let notes = self.notes.as_ref()?;
+        let [name, image, _] = notes;
+        let image_plain = self
+            .noted(image)
+            .is_none_or(|image| image == b"null" || plain(image));
+        (self.noted(name).is_none_or(plain) && image_plain).then_some(notes)
     }
 
     /// False only if the container cannot mount any of `volumes`: a mount names its volume
     /// with a JSON string, and in JSON without escapes a string equal to `name` is written
-    /// `"name"`, so mounts (or, if its fields cannot be read, a container) whose JSON has
-    /// neither an escape nor `"name"` do not mount `name`. The container's JSON holds its
-    /// mounts' JSON: most containers are told apart without being read.
+    /// `"name"`, so mounts (or a container not read from its notes) whose JSON has neither an
+    /// escape nor `"name"` do not mount `name`. Most containers are told apart by their
+    /// mounts' JSON, without being read.
     fn may_mount(&self, volumes: &VolumeNames) -> bool {
-        if !mentions::backslash_or_any(self.text, &volumes.quoted) {
-            return false;
-        }
-        match self.fields() {
-            Some(fields) => fields
-                .volume_mounts
-                .is_some_and(|Raw(mounts)| mentions::backslash_or_any(mounts, &volumes.quoted)),
-            None => true,
+        match self.plain() {
+            Some([_, _, mounts]) => self
+                .noted(mounts)
+                .is_some_and(|mounts| mentions::backslash_or_any(mounts, &volumes.quoted)),
+            None => mentions::backslash_or_any(self.text, &volumes.quoted),
         }
     }
 
     fn read(&self) -> Result<&Container<'a>, &ContainerError<'a>> {
-        let read = || {
-            let Some(fields) = self.fields() else {
-                return read_raw(self.text);
-            };
-            Ok(Container {
-                name: fields.name.clone(),
-                image: fields.image.clone(),
-                volume_mounts: match fields.volume_mounts {
-                    Some(Raw(mounts)) => read_raw(mounts)?,
-                    None => None,
-                },
+        fn field<'a, T: Read<'a>>(
+            text: &'a [u8],
+            range: &Option<std::ops::Range<usize>>,
+        ) -> Result<Option<T>, ContainerError<'a>> {
+            range
+                .clone()
+                .map(|range| read_raw(&text[range]))
+                .transpose()
+        }
+        let from_notes = |[name, image, mounts]: &json::Notes<3>| {
+            Ok::<_, ContainerError>(Container {
+                name: field(self.text, name)?.unwrap_or_default(),
+                image: field(self.text, image)?.flatten(),
+                volume_mounts: field(self.text, mounts)?.flatten(),
             })
+        };
+        let read = || {
+            // A field that cannot be read is told as reading the container whole tells it.
+            self.plain()
+                .and_then(|notes| from_notes(notes).ok())
+                .map_or_else(|| read_raw(self.text), Ok)
         };
         self.read.get_or_init(|| Box::new(read())).as_ref().as_ref()
     }
