@@ -583,6 +583,16 @@ mod tests {
         assert!(!may_mount(
             r#"{"image":7,"volumeMounts":[{"name":"other"}]}"#
         ));
+        // A key with escapes, or a key written twice: the whole container is looked at and read.
+        let escaped: RawContainer =
+            json::from_str(r#"{"n\u0061me":"a","volumeMounts":[{"name":"sock"}]}"#).unwrap();
+        assert!(escaped.notes.is_none() && escaped.may_mount(&volumes));
+        assert_eq!(escaped.read().unwrap().name, "a");
+        let twice: RawContainer =
+            json::from_str(r#"{"volumeMounts":[],"name":"a","volumeMounts":[{"name":"sock"}]}"#)
+                .unwrap();
+        assert!(twice.notes.is_none() && twice.may_mount(&volumes));
+        assert!(twice.read().is_err());
         let text = br#"{"spec":{"containers":[{"image":7,"volumeMounts":[{"name":"sock"}]}]}}"#;
         let object: KubeObject = json::from_slice(text).unwrap();
         let spec = object.spec.as_ref().unwrap();
