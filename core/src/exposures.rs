@@ -80,7 +80,6 @@ pub fn scan_pod_spec<'a, 's>(
     catalog: &SocketCatalog,
 ) -> Result<Vec<VolumeExposure<'a>>, &'a ContainerError<'s>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
-    let mut bases: Vec<(HostPath<'a>, Option<Exposure>)> = Vec::new();
     let mut by_name: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
     let volumes = parts
         .iter()
@@ -93,27 +92,24 @@ pub fn scan_pod_spec<'a, 's>(
             .entry(&volume.name)
             .or_default()
             .push(exposures.len());
+        // The volume itself exposes what its path exposes, whether or not a container mounts
+        // it: the finding of its whole, first of its findings.
+        let (path, exposure) = catalog.classify_worst(HostPath::readings(&host_path.path));
+        let whole = exposure.map(|exposure| Finding {
+            reach: Reach::Whole,
+            path,
+            exposure,
+            containers: Vec::new(),
+        });
         exposures.push(VolumeExposure {
             volume: &volume.name,
             host_path: &host_path.path,
-            findings: Vec::new(),
+            findings: whole.into_iter().collect(),
             mounted_by: Vec::new(),
         });
-        bases.push(catalog.classify_worst(HostPath::readings(&host_path.path)));
     }
     if exposures.is_empty() {
         return Ok(exposures);
-    }
-    // The volume itself exposes what its path exposes, whether or not a container mounts it.
-    for (volume, (path, exposure)) in exposures.iter_mut().zip(&bases) {
-        if let Some(exposure) = exposure {
-            volume.findings.push(Finding {
-                reach: Reach::Whole,
-                path: path.clone(),
-                exposure: exposure.clone(),
-                containers: Vec::new(),
-            });
-        }
     }
     let names = VolumeNames::new(by_name.keys().copied());
     for (container, kind) in containers(parts, &names)? {
@@ -127,7 +123,6 @@ pub fn scan_pod_spec<'a, 's>(
                 continue;
             };
             for &index in indices {
-                let (base_path, base_exposure) = &bases[index];
                 let volume = &mut exposures[index];
                 // A container's mounts are visited together: comparing with the last entry is
                 // enough to list each container once, in constant time.
@@ -144,7 +139,7 @@ pub fn scan_pod_spec<'a, 's>(
                         continue;
                     }
                     let reached = match reach {
-                        Reach::SubPathExpr(_) => unresolved(base_path, base_exposure.as_ref()),
+                        Reach::SubPathExpr(_) => unresolved(volume.findings.first()),
                         Reach::SubPath(sub_path) => {
                             let readings = HostPath::readings_joined(volume.host_path, sub_path);
                             match catalog.classify_worst(readings) {
@@ -152,7 +147,8 @@ pub fn scan_pod_spec<'a, 's>(
                                 (_, None) => None,
                             }
                         }
-                        Reach::Whole => base_exposure.clone().map(|e| (base_path.clone(), e)),
+                        // Found above, if the volume exposes anything.
+                        Reach::Whole => None,
                     };
                     if let Some((path, exposure)) = reached {
                         volume.findings.push(Finding {
@@ -179,19 +175,18 @@ fn reaches<'a>(mount: &'a VolumeMount<'_>) -> impl Iterator<Item = Reach<'a>> {
     [expr, sub_path, whole].into_iter().flatten()
 }
 
-/// A `subPathExpr` into a volume that exposes a socket may reach the socket itself.
-fn unresolved<'a>(
-    base_path: &HostPath<'a>,
-    base: Option<&Exposure>,
-) -> Option<(HostPath<'a>, Exposure)> {
-    let exposure = match base? {
+/// A `subPathExpr` into a volume that exposes a socket may reach the socket itself: what the
+/// volume's finding of its whole (`first`, if it has one) exposes.
+fn unresolved<'a>(first: Option<&Finding<'a>>) -> Option<(HostPath<'a>, Exposure)> {
+    let whole = first.filter(|finding| finding.reach == Reach::Whole)?;
+    let exposure = match &whole.exposure {
         socket @ Exposure::Socket { .. } => socket.clone(),
         Exposure::Directory { contains } | Exposure::Procfs { contains } => {
             let (label, socket) = contains.first()?.clone();
             Exposure::Socket { label, socket }
         }
     };
-    Some((base_path.clone(), exposure))
+    Some((whole.path.clone(), exposure))
 }
 
 fn non_empty<'b>(value: &'b Option<Str<'_>>) -> Option<&'b str> {
