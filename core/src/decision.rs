@@ -178,16 +178,28 @@ pub fn judge<'a, 's>(
                 (true, DirectoryMounts::Ignore) => {}
             }
         }
-        let with = |findings: Vec<Finding<'a>>| VolumeExposure {
+        let VolumeExposure {
+            volume: name,
+            host_path,
+            mut mounted_by,
+            ..
+        } = volume;
+        let with = |findings, mounted_by| VolumeExposure {
+            volume: name,
+            host_path,
             findings,
-            mounted_by: volume.mounted_by.clone(),
-            ..volume
+            mounted_by,
         };
-        if !violating.is_empty() {
-            judged.violations.push(with(violating));
-        }
         if !warned.is_empty() {
-            judged.warned.push(with(warned));
+            // Copied only for a volume that is in both lists.
+            let warned_by = match violating.is_empty() {
+                true => std::mem::take(&mut mounted_by),
+                false => mounted_by.clone(),
+            };
+            judged.warned.push(with(warned, warned_by));
+        }
+        if !violating.is_empty() {
+            judged.violations.push(with(violating, mounted_by));
         }
     }
     judged
@@ -375,15 +387,14 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     }
 
     if !new.is_empty() {
-        let heading = if update {
-            format!(
-                "{name} adds an exposure of a container runtime socket through hostPath volumes:"
-            )
+        let mut heading = name;
+        heading.push_str(if update {
+            " adds an exposure of a container runtime socket through hostPath volumes:"
         } else {
-            format!("{name} exposes a container runtime socket through hostPath volumes:")
-        };
+            " exposes a container runtime socket through hostPath volumes:"
+        });
         return Verdict::reject(
-            message::rejection(&heading, &new, persistent_volume),
+            message::rejection(heading, &new, persistent_volume),
             warnings,
         );
     }
@@ -397,7 +408,7 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
              container runtime socket (they would be rejected):"
         );
         return Verdict::reject(
-            message::rejection(&heading, &blocking_existing, false),
+            message::rejection(heading, &blocking_existing, false),
             warnings,
         );
     }
@@ -448,6 +459,9 @@ fn split_new<'a>(
     old: &BTreeSet<ExposureKey<'a>>,
     identity: Identity,
 ) -> (Vec<VolumeExposure<'a>>, Vec<VolumeExposure<'a>>) {
+    if old.is_empty() {
+        return (violations, Vec::new());
+    }
     let (mut new, mut existing) = (Vec::new(), Vec::new());
     for volume in violations {
         let is_new = |finding: &Finding<'a>| {

@@ -144,10 +144,11 @@ pub fn host_path_patches(name: &str, paths: &[String]) -> String {
 }
 
 /// A rejection: a heading, then one line per volume.
-pub fn rejection(heading: &str, volumes: &[VolumeExposure], persistent_volume: bool) -> String {
-    // Written into one string: a rejection is what a refused request costs beyond reading it.
-    let mut out = String::with_capacity(heading.len() + 256 * volumes.len());
-    out.push_str(heading);
+pub fn rejection(heading: String, volumes: &[VolumeExposure], persistent_volume: bool) -> String {
+    // Written into one string, after the heading: a rejection is what a refused request costs
+    // beyond reading it.
+    let mut out = heading;
+    out.reserve(256 * volumes.len());
     for volume in volumes {
         out.push_str("\n- ");
         write_volume_line(&mut out, volume, persistent_volume);
