@@ -69,13 +69,24 @@ fn scan(text: &[u8], needles: &[Needle], marks: impl Fn(u64) -> u64) -> bool {
                     && text[at - needle.key..].starts_with(&needle.bytes)
             })
     };
+    // Only the bytes a word's marks point at are looked at: the lowest mark is exact, those
+    // above it may not be.
+    let found_in = |mut marks: u64, base: usize| {
+        while marks != 0 {
+            if found_at(base + (marks.trailing_zeros() / 8) as usize) {
+                return true;
+            }
+            marks &= marks - 1;
+        }
+        false
+    };
     let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
     // Sixteen bytes a step: one branch for two words.
     let mut chunks = text.chunks_exact(16);
     let mut at = 0;
     for chunk in chunks.by_ref() {
-        let hit = marks(word(&chunk[..8])) | marks(word(&chunk[8..]));
-        if hit != 0 && (at..at + 16).any(found_at) {
+        let (low, high) = (marks(word(&chunk[..8])), marks(word(&chunk[8..])));
+        if low | high != 0 && (found_in(low, at) || found_in(high, at + 8)) {
             return true;
         }
         at += 16;
