@@ -77,7 +77,9 @@ fn readings<'a>(base: &'a str, sub_path: Option<&'a str>) -> Vec<HostPath<'a>> {
             .chain(sub_path.into_iter().flat_map(|s| s.split('/')))
     };
     add(HostPath::Unix(resolve(segments(), Resolution::Lexical)));
-    if segments().any(|segment| segment == "..") {
+    // A path without two dots in a row has no `..` to split it for.
+    let dots = |path: &str| path.as_bytes().windows(2).any(|pair| pair == b"..");
+    if (dots(base) || sub_path.is_some_and(dots)) && segments().any(|segment| segment == "..") {
         add(HostPath::Unix(resolve(segments(), Resolution::Physical)));
     }
     out
