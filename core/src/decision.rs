@@ -170,14 +170,20 @@ pub fn judge<'a, 's>(
         let Some(volume) = rest else {
             continue;
         };
-        let (mut violating, mut warned): (Vec<Finding>, Vec<Finding>) = (Vec::new(), Vec::new());
-        for finding in volume.findings {
-            match (!finding.exposure.is_socket(), settings.directory_mounts) {
-                (false, _) | (true, DirectoryMounts::Reject) => violating.push(finding),
-                (true, DirectoryMounts::Warn) => warned.push(finding),
-                (true, DirectoryMounts::Ignore) => {}
-            }
-        }
+        let violates = |finding: &Finding| {
+            finding.exposure.is_socket() || settings.directory_mounts == DirectoryMounts::Reject
+        };
+        let (violating, warned): (Vec<Finding>, Vec<Finding>) =
+            if volume.findings.iter().all(violates) {
+                (volume.findings, Vec::new())
+            } else {
+                let (violating, rest) = volume.findings.into_iter().partition(violates);
+                let warned = match settings.directory_mounts {
+                    DirectoryMounts::Warn => rest,
+                    _ => Vec::new(),
+                };
+                (violating, warned)
+            };
         let VolumeExposure {
             volume: name,
             host_path,
