@@ -112,7 +112,7 @@ pub fn scan_pod_spec<'a, 's>(
         return Ok(exposures);
     }
     let names = VolumeNames::new(by_name.keys().copied());
-    for (container, kind) in containers(parts, &names)? {
+    for_each_container(parts, &names, |container, kind| {
         let me = ContainerRef {
             name: &container.name,
             kind,
@@ -161,7 +161,7 @@ pub fn scan_pod_spec<'a, 's>(
                 }
             }
         }
-    }
+    })?;
     exposures.retain(|volume| !volume.findings.is_empty());
     Ok(exposures)
 }
@@ -193,19 +193,21 @@ fn non_empty<'b>(value: &'b Option<Str<'_>>) -> Option<&'b str> {
     value.as_deref().filter(|s| !s.is_empty())
 }
 
-/// Every container of the parts that may mount one of `volumes`, with its kind, in spec order.
-fn containers<'b, 'x>(
+/// Calls `visit` with every container of the parts that may mount one of `volumes`, with its
+/// kind, in spec order.
+fn for_each_container<'b, 'x>(
     parts: &[&'b Spec<'x>],
     volumes: &VolumeNames,
-) -> Result<Vec<(&'b Container<'x>, ContainerKind)>, &'b ContainerError<'x>> {
-    let mut all = Vec::new();
+    mut visit: impl FnMut(&'b Container<'x>, ContainerKind),
+) -> Result<(), &'b ContainerError<'x>> {
     for spec in parts {
         let lists = spec.container_lists(Some(volumes))?;
         for (list, kind) in lists.into_iter().zip(ContainerKind::ALL) {
-            all.extend(list.into_iter().map(|c| (c, kind)));
+            list.into_iter()
+                .for_each(|container| visit(container, kind));
         }
     }
-    Ok(all)
+    Ok(())
 }
 
 #[cfg(test)]
