@@ -513,15 +513,22 @@ impl<'a> Reader<'a> {
             (Some(b'"'), false) => *after_value = true,
             _ => return self.stopped(at),
         }
-        let key = key_end(text, at)
-            .and_then(|(end, escaped)| colon_end(text, end).map(|value| (end, escaped, value)));
-        let (end, escaped, value) = match key {
+        let (end, escaped) = match key_end(text, at) {
             Ok(key) => key,
             Err(stop) => return self.stopped(stop),
         };
-        self.at = value;
+        self.at = match colon_end(text, end) {
+            Ok(value) => value,
+            Err(stop) => return self.stopped(stop),
+        };
         self.key_span = (at, end, escaped);
-        Ok(Some(key_to_match(&text[at + 1..end - 1], escaped)))
+        let body = &text[at + 1..end - 1];
+        // Keys with escapes are rare: only they call out to be decoded.
+        Ok(Some(if escaped {
+            key_to_match(body, true)
+        } else {
+            Cow::Borrowed(body)
+        }))
     }
 
     /// An array, each of whose items `item` reads.
