@@ -108,6 +108,9 @@ impl PodSpecAt {
     /// the volumes of every part (Argo gives each template the workflow's volumes; across
     /// templates this over-approximates, which fails closed).
     pub fn parts<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Vec<&'b Spec<'x>> {
+        if !self.is_workflow() {
+            return self.select(object).into_iter().collect();
+        }
         self.named_parts(object)
             .into_iter()
             .map(|(_, part)| part)

@@ -75,7 +75,9 @@ fn persistent_volume_source(volume: &VolumeExposure) -> &'static str {
 
 /// `Deployment "web"`, or the generateName prefix when the name is not set yet.
 pub fn object_name(kind: &str, meta: &ObjectMeta) -> String {
-    let mut out = shown(kind).into_owned();
+    // Room for the heading and one volume's line of a rejection, which are written after it.
+    let mut out = String::with_capacity(320);
+    out.push_str(&shown(kind));
     match (&meta.name, &meta.generate_name) {
         (Some(name), _) if !name.is_empty() => {
             out.push(' ');
