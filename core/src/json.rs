@@ -1369,6 +1369,40 @@ pub(crate) mod tests {
             }
         }
 
+        /// An object's own keys are noted where their values are written; a key written twice,
+        /// or any key with escapes, leaves the object to be read whole.
+        #[test]
+        fn notes_where_the_values_of_keys_are_written(
+            entries in prop::collection::vec(
+                (prop::sample::select(vec!["a", "b", "c"]), json_value()),
+                0..5,
+            ),
+            escape_c in any::<bool>(),
+        ) {
+            let key = |key: &str| match key {
+                "c" if escape_c => r#""\u0063""#.to_string(),
+                key => format!("{key:?}"),
+            };
+            let members: Vec<String> = entries
+                .iter()
+                .map(|(k, value)| format!("{}: {}", key(k), serde_json::to_string(value).unwrap()))
+                .collect();
+            let text = format!(" {{ {} }} ", members.join(" , "));
+            let mut reader = Reader::new(text.as_bytes());
+            let (raw, notes) = reader.raw_noting([b"a", b"b"]).unwrap();
+            prop_assert_eq!(raw, text.trim().as_bytes());
+            let count = |k: &str| entries.iter().filter(|(key, _)| *key == k).count();
+            let read_whole = count("a") > 1 || count("b") > 1 || (escape_c && count("c") > 0);
+            prop_assert_eq!(notes.is_none(), read_whole);
+            for (noted, name) in notes.iter().flatten().zip(["a", "b"]) {
+                let written = entries
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| serde_json::to_string(value).unwrap());
+                prop_assert_eq!(noted.clone().map(|range| &raw[range]), written.as_deref().map(str::as_bytes));
+            }
+        }
+
         /// Text known to be JSON is skipped to the same end as text that is checked.
         #[test]
         fn skips_checked_text_to_where_the_checking_scan_ends(
