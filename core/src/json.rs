@@ -328,11 +328,29 @@ const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 /// Nonzero exactly when a byte of `word` is `"`, `\` or a control character, the bytes that
 /// end a run of plain string content; its lowest set bit marks the first such byte.
 pub(crate) fn string_stops(word: u64) -> u64 {
-    let has = |byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x
-    };
-    (has(b'"') | has(b'\\') | word.wrapping_sub(ONES * 0x20)) & !word & HIGHS
+    (has_byte(word, b'"') | has_byte(word, b'\\') | word.wrapping_sub(ONES * 0x20)) & !word & HIGHS
+}
+
+/// The high bit of each byte of `word` that is `byte` is set (and maybe of bytes above the
+/// first such byte: the lowest set bit is exact), masked with [`HIGHS`] by the caller.
+#[inline(always)]
+fn has_byte(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x
+}
+
+/// Where the run of bytes from `at` that `stops` marks none of ends, eight bytes a step: at
+/// the first byte it marks, or where fewer than eight bytes are left.
+#[inline(always)]
+pub(crate) fn run_end(text: &[u8], mut at: usize, stops: impl Fn(u64) -> u64) -> usize {
+    while let Some(chunk) = text.get(at..at + 8) {
+        let marks = stops(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        if marks != 0 {
+            return at + (marks.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at
 }
 
 impl<'a> Reader<'a> {
@@ -804,15 +822,7 @@ fn checked_value_end(text: &[u8], at: usize) -> usize {
 #[inline(always)]
 fn checked_string_end(text: &[u8], mut at: usize) -> usize {
     loop {
-        while let Some(chunk) = text.get(at..at + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            let stops = quote_or_backslash(word);
-            if stops != 0 {
-                at += (stops.trailing_zeros() / 8) as usize;
-                break;
-            }
-            at += 8;
-        }
+        at = run_end(text, at, quote_or_backslash);
         match text.get(at) {
             Some(b'"') | None => return at + 1,
             Some(b'\\') => at += 2,
@@ -822,12 +832,9 @@ fn checked_string_end(text: &[u8], mut at: usize) -> usize {
 }
 
 /// Nonzero exactly when a byte of `word` is `"` or `\`; its lowest set bit marks the first.
+#[inline(always)]
 fn quote_or_backslash(word: u64) -> u64 {
-    let has = |byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x
-    };
-    (has(b'"') | has(b'\\')) & HIGHS
+    (has_byte(word, b'"') | has_byte(word, b'\\')) & HIGHS
 }
 
 /// Where the key (a string) at `at` ends, and whether it has escapes.
@@ -856,15 +863,7 @@ fn colon_end(text: &[u8], at: usize) -> Scan {
 fn string_end(text: &[u8], mut at: usize) -> std::result::Result<(usize, bool), usize> {
     let mut escaped = false;
     loop {
-        while let Some(chunk) = text.get(at..at + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            let stops = string_stops(word);
-            if stops != 0 {
-                at += (stops.trailing_zeros() / 8) as usize;
-                break;
-            }
-            at += 8;
-        }
+        at = run_end(text, at, string_stops);
         match text.get(at) {
             Some(b'"') => return Ok((at + 1, escaped)),
             Some(b'\\') => {

@@ -5,7 +5,7 @@
 //! They are written by [`ToJson`] rather than serde: a mutated object is JSON text to embed as
 //! it is, and the answers are a handful of strings, booleans and lists.
 
-use crate::json::string_stops;
+use crate::json::{run_end, string_stops};
 
 /// The answer to `validate`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,14 +159,7 @@ impl ToJson for str {
         out.push(b'"');
         let (mut plain, mut at) = (0, 0);
         loop {
-            while let Some(chunk) = bytes.get(at..at + 8) {
-                let stops = string_stops(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
-                if stops != 0 {
-                    at += (stops.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                at += 8;
-            }
+            at = run_end(bytes, at, string_stops);
             let Some(&byte) = bytes.get(at) else {
                 break;
             };
