@@ -288,9 +288,6 @@ pub(crate) struct Reader<'a> {
     /// Where the last key [`Reader::next_key`] read is written (quotes included), and whether
     /// it has escapes.
     key_span: (usize, usize, bool),
-    /// The text is known to be JSON (it was skipped once, and checked then): what is skipped
-    /// again is not checked again.
-    checked: bool,
 }
 
 /// A value the reader can build.
@@ -306,14 +303,6 @@ pub(crate) fn from_slice<'a, T: Read<'a>>(text: &'a [u8]) -> Result<T> {
         None => Ok(value),
         Some(_) => reader.syntax(),
     }
-}
-
-/// [`from_slice`] for a text already checked to be one JSON value ([`Reader::raw`]): values
-/// skipped are not checked again.
-pub(crate) fn from_checked_slice<'a, T: Read<'a>>(text: &'a [u8]) -> Result<T> {
-    let mut reader = Reader::new(text);
-    reader.checked = true;
-    T::read(&mut reader)
 }
 
 /// [`from_slice`] for a text, in tests.
@@ -360,7 +349,6 @@ impl<'a> Reader<'a> {
             at: 0,
             depth: 0,
             key_span: (0, 0, false),
-            checked: false,
         }
     }
 
@@ -611,10 +599,6 @@ impl<'a> Reader<'a> {
 
     /// Skips the value ahead, checking it as serde_json checks a value it ignores.
     pub(crate) fn skip(&mut self) -> Result<()> {
-        if self.checked {
-            self.at = checked_value_end(self.text, self.at);
-            return Ok(());
-        }
         self.scanned(value_end(self.text, self.at))
     }
 
@@ -779,62 +763,6 @@ fn object_end_noting<const N: usize>(
             _ => return Err(at),
         }
     }
-}
-
-/// Where the value at `at` (whitespace first) ends, in a text known to be JSON: only strings
-/// and brackets are told apart, about twice as fast as [`value_end`].
-fn checked_value_end(text: &[u8], at: usize) -> usize {
-    let mut at = whitespace_end(text, at);
-    let mut depth = 0usize;
-    loop {
-        match text.get(at) {
-            Some(b'"') => at = checked_string_end(text, at + 1),
-            Some(b'{' | b'[') => {
-                depth += 1;
-                at += 1;
-                continue;
-            }
-            Some(b'}' | b']') if depth > 0 => {
-                depth -= 1;
-                at += 1;
-            }
-            Some(_) if depth > 0 => {
-                at += 1;
-                continue;
-            }
-            // A number or a literal, up to what ends it.
-            _ => {
-                while text.get(at).is_some_and(|byte| {
-                    !matches!(byte, b',' | b'}' | b']' | b' ' | b'\n' | b'\t' | b'\r')
-                }) {
-                    at += 1;
-                }
-                return at;
-            }
-        }
-        if depth == 0 {
-            return at;
-        }
-    }
-}
-
-/// Where the string whose content starts at `at` ends, in a text known to be JSON.
-#[inline(always)]
-fn checked_string_end(text: &[u8], mut at: usize) -> usize {
-    loop {
-        at = run_end(text, at, quote_or_backslash);
-        match text.get(at) {
-            Some(b'"') | None => return at + 1,
-            Some(b'\\') => at += 2,
-            Some(_) => at += 1,
-        }
-    }
-}
-
-/// Nonzero exactly when a byte of `word` is `"` or `\`; its lowest set bit marks the first.
-#[inline(always)]
-fn quote_or_backslash(word: u64) -> u64 {
-    (has_byte(word, b'"') | has_byte(word, b'\\')) & HIGHS
 }
 
 /// Where the key (a string) at `at` ends, and whether it has escapes.
@@ -1400,21 +1328,6 @@ pub(crate) mod tests {
                     .map(|(_, value)| serde_json::to_string(value).unwrap());
                 prop_assert_eq!(noted.clone().map(|range| &raw[range]), written.as_deref().map(str::as_bytes));
             }
-        }
-
-        /// Text known to be JSON is skipped to the same end as text that is checked.
-        #[test]
-        fn skips_checked_text_to_where_the_checking_scan_ends(
-            text in prop_oneof![json_text(), jsonish()],
-        ) {
-            let (true, Ok(end)) = (skipped(&text).is_ok(), value_end(&text, 0)) else {
-                return Ok(());
-            };
-            prop_assert_eq!(checked_value_end(&text, 0), end, "{}", String::from_utf8_lossy(&text));
-            // Inside a list, each skip ends where the next item starts.
-            let value = &text[..end];
-            let list = [b"[".as_slice(), value, b", ", value, b" ,0]"].concat();
-            prop_assert_eq!(from_checked_slice::<Vec<Present>>(&list).map(|items| items.len()), Ok(3));
         }
 
         #[test]

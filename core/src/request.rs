@@ -424,7 +424,7 @@ impl<'a> Spec<'a> {
 }
 
 fn read_raw<'a, T: Read<'a>>(raw: &'a [u8]) -> Result<T, ContainerError<'a>> {
-    json::from_checked_slice(raw).map_err(|error| ContainerError { raw, error })
+    json::from_slice(raw).map_err(|error| ContainerError { raw, error })
 }
 
 /// An Argo `containerSet`: containers that share the set's mounts.
