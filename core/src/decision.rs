@@ -393,14 +393,13 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     }
 
     if !new.is_empty() {
-        let mut heading = name;
-        heading.push_str(if update {
+        let says = if update {
             " adds an exposure of a container runtime socket through hostPath volumes:"
         } else {
             " exposes a container runtime socket through hostPath volumes:"
-        });
+        };
         return Verdict::reject(
-            message::rejection(heading, &new, persistent_volume),
+            message::rejection(&name, says, &new, persistent_volume),
             warnings,
         );
     }
@@ -409,12 +408,10 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
         && !blocking_existing.is_empty()
         && template_changed(request, at)
     {
-        let heading = format!(
-            "{name} changes its pod template, and the Pods it would create still expose a \
-             container runtime socket (they would be rejected):"
-        );
+        let says = " changes its pod template, and the Pods it would create still expose a \
+                    container runtime socket (they would be rejected):";
         return Verdict::reject(
-            message::rejection(heading, &blocking_existing, false),
+            message::rejection(&name, says, &blocking_existing, false),
             warnings,
         );
     }

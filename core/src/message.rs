@@ -75,9 +75,7 @@ fn persistent_volume_source(volume: &VolumeExposure) -> &'static str {
 
 /// `Deployment "web"`, or the generateName prefix when the name is not set yet.
 pub fn object_name(kind: &str, meta: &ObjectMeta) -> String {
-    // Room for the heading and one volume's line of a rejection, which are written after it.
-    let mut out = String::with_capacity(320);
-    out.push_str(&shown(kind));
+    let mut out = shown(kind).into_owned();
     match (&meta.name, &meta.generate_name) {
         (Some(name), _) if !name.is_empty() => {
             out.push(' ');
@@ -145,12 +143,18 @@ pub fn host_path_patches(name: &str, paths: &[String]) -> String {
     out
 }
 
-/// A rejection: a heading, then one line per volume.
-pub fn rejection(heading: String, volumes: &[VolumeExposure], persistent_volume: bool) -> String {
-    // Written into one string, after the heading: a rejection is what a refused request costs
-    // beyond reading it.
-    let mut out = heading;
-    out.reserve(256 * volumes.len());
+/// A rejection: the object's `name` and what it `says` as a heading, then one line per
+/// volume.
+pub fn rejection(
+    name: &str,
+    says: &str,
+    volumes: &[VolumeExposure],
+    persistent_volume: bool,
+) -> String {
+    // Written into one string: a rejection is what a refused request costs beyond reading it.
+    let mut out = String::with_capacity(name.len() + says.len() + 256 * volumes.len());
+    out.push_str(name);
+    out.push_str(says);
     for volume in volumes {
         out.push_str("\n- ");
         write_volume_line(&mut out, volume, persistent_volume);
