@@ -23,7 +23,7 @@ impl<'a> HostPath<'a> {
     pub fn parse(raw: &'a str) -> HostPath<'a> {
         match pipe_name(raw) {
             Some(name) => HostPath::Pipe(name.to_ascii_lowercase()),
-            None => HostPath::Unix(resolve(raw.split('/'), Resolution::Lexical)),
+            None => HostPath::Unix(resolve(raw.split('/'), Resolution::Lexical).0),
         }
     }
 
@@ -76,11 +76,11 @@ fn readings<'a>(base: &'a str, sub_path: Option<&'a str>) -> Vec<HostPath<'a>> {
         base.split('/')
             .chain(sub_path.into_iter().flat_map(|s| s.split('/')))
     };
-    add(HostPath::Unix(resolve(segments(), Resolution::Lexical)));
-    // A path without two dots in a row has no `..` to split it for.
-    let dots = |path: &str| path.as_bytes().windows(2).any(|pair| pair == b"..");
-    if (dots(base) || sub_path.is_some_and(dots)) && segments().any(|segment| segment == "..") {
-        add(HostPath::Unix(resolve(segments(), Resolution::Physical)));
+    let (lexical, climbs) = resolve(segments(), Resolution::Lexical);
+    add(HostPath::Unix(lexical));
+    // Without a `..`, following the links leads where the path as written does.
+    if climbs {
+        add(HostPath::Unix(resolve(segments(), Resolution::Physical).0));
     }
     out
 }
@@ -95,13 +95,18 @@ enum Resolution {
     Physical,
 }
 
-fn resolve<'a>(segments: impl Iterator<Item = &'a str>, resolution: Resolution) -> Vec<&'a str> {
-    let mut components = Vec::new();
+/// The components `segments` lead to, and whether a `..` was among them.
+fn resolve<'a>(
+    segments: impl Iterator<Item = &'a str>,
+    resolution: Resolution,
+) -> (Vec<&'a str>, bool) {
+    let (mut components, mut climbs) = (Vec::new(), false);
     for segment in segments {
         match segment {
             "" | "." => continue,
             ".." => {
                 components.pop();
+                climbs = true;
                 continue;
             }
             other => components.push(other),
@@ -110,7 +115,7 @@ fn resolve<'a>(segments: impl Iterator<Item = &'a str>, resolution: Resolution) 
             follow_links(&mut components);
         }
     }
-    components
+    (components, climbs)
 }
 
 fn follow_links(components: &mut Vec<&str>) {
