@@ -312,7 +312,7 @@ pub(crate) fn from_str<'a, T: Read<'a>>(text: &'a str) -> Result<T> {
 }
 
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+pub(crate) const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
 /// Nonzero exactly when a byte of `word` is `"`, `\` or a control character, the bytes that
 /// end a run of plain string content; its lowest set bit marks the first such byte.
@@ -323,7 +323,7 @@ pub(crate) fn string_stops(word: u64) -> u64 {
 /// The high bit of each byte of `word` that is `byte` is set (and maybe of bytes above the
 /// first such byte: the lowest set bit is exact), masked with [`HIGHS`] by the caller.
 #[inline(always)]
-fn has_byte(word: u64, byte: u8) -> u64 {
+pub(crate) fn has_byte(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x
 }

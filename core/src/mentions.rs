@@ -6,6 +6,8 @@
 //! bytes at a time and looks closer only at those that hold a backslash or the rarest byte of a
 //! needle.
 
+use crate::json;
+
 /// A byte string to look for, with the byte its search keys on.
 #[derive(Debug, Clone)]
 pub struct Needle {
@@ -48,14 +50,10 @@ pub fn backslash_or_any(text: &[u8], needles: &[Needle]) -> bool {
     }
 }
 
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-/// Nonzero if and only if a byte of `word` is `byte`.
+/// Nonzero if and only if a byte of `word` is `byte` (the reader's test, masked).
 #[inline(always)]
 fn has(word: u64, byte: u8) -> u64 {
-    let x = word ^ (ONES * u64::from(byte));
-    x.wrapping_sub(ONES) & !x & HIGHS
+    json::has_byte(word, byte) & json::HIGHS
 }
 
 /// [`backslash_or_any`], given what marks the words that may hold a match.
