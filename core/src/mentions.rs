@@ -1,10 +1,10 @@
 //! Whether a JSON text has a backslash or one of a few byte strings, in one pass.
 //!
-//! `RawContainer::may_mount` asks this of every container of a pod that has a hostPath volume,
-//! so it runs over most of such a request's bytes. Searching for the backslash and each needle
-//! apart cost a third of the floor in WebAssembly (no SIMD there); this reads the text sixteen
-//! bytes at a time and looks closer only at those that hold a backslash or the rarest byte of a
-//! needle.
+//! `RawContainer::may_mount` asks this of the mounts of every container of a pod that has a
+//! hostPath volume (of the whole container when it is read whole). Searching for the backslash
+//! and each needle apart cost a third of the floor in WebAssembly (no SIMD there); this reads
+//! the text sixteen bytes at a time and looks closer only at the bytes that may be a backslash
+//! or the rarest byte of a needle.
 
 use crate::json;
 
