@@ -9,7 +9,9 @@ pub use testkit::{Native, scan};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use wapc::WapcHost;
-use wasmtime_provider::{ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+use wasmtime_provider::{
+    EpochDeadlines, ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre,
+};
 
 /// A compiled policy module.
 pub struct Module {
@@ -22,17 +24,28 @@ pub struct Module {
     pub compile_time: Duration,
 }
 
-/// The default wasmtime engine, as the Kubewarden engine configures it; with `DSP_PERF_MAP` set
-/// in the environment, one that writes `/tmp/perf-PID.map`, so that `perf report` names the
+/// A wasmtime engine configured as policy-server configures it by default: with epoch
+/// interruption, which its `--policy-timeout` (2 s unless `--disable-timeout-protection`) needs.
+/// That compiles a check of the epoch into the guest's code at each function entry and loop
+/// head, which costs a guest of many small calls and tight loops more than the floor: a
+/// benchmark without it measures a module production never runs. With `DSP_PERF_MAP` set in the
+/// environment the engine also writes `/tmp/perf-PID.map`, so that `perf report` names the
 /// guest's functions (see CONTRIBUTING.md, "Profiling").
 fn engine() -> Result<wasmtime::Engine, String> {
-    if std::env::var_os("DSP_PERF_MAP").is_none() {
-        return Ok(wasmtime::Engine::default());
-    }
     let mut config = wasmtime::Config::new();
-    config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    config.epoch_interruption(true);
+    if std::env::var_os("DSP_PERF_MAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     wasmtime::Engine::new(&config).map_err(|e| format!("cannot configure wasmtime: {e}"))
 }
+
+/// The deadlines every instance gets. Nothing here advances the epoch, so they never pass; what
+/// they give is the engine's checks, not its timeout.
+const EPOCH_DEADLINES: EpochDeadlines = EpochDeadlines {
+    wapc_init: 2,
+    wapc_func: 2,
+};
 
 /// How long one call of `f` takes, in µs.
 pub fn micros(f: &mut impl FnMut()) -> f64 {
@@ -180,6 +193,11 @@ impl Module {
     pub fn instance(&self) -> Result<Instance, String> {
         instance_of(&self.pre)
     }
+
+    /// The engine it was compiled for: what advances the epoch, as policy-server's timer does.
+    pub fn engine(&self) -> &wasmtime::Engine {
+        &self.engine
+    }
 }
 
 /// Where the compiled code of `bytes` is cached, if there is a cache directory.
@@ -199,7 +217,7 @@ fn cache_file(engine: &wasmtime::Engine, bytes: &[u8]) -> Option<std::path::Path
 
 fn instance_of(pre: &WasmtimeEngineProviderPre) -> Result<Instance, String> {
     let engine = pre
-        .rehydrate(None)
+        .rehydrate(Some(EPOCH_DEADLINES))
         .map_err(|e| format!("cannot instantiate the module: {e}"))?;
     let host = WapcHost::new(Box::new(engine), Some(Box::new(host_callback)))
         .map_err(|e| format!("wapc_init failed: {e}"))?;

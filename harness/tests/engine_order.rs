@@ -92,3 +92,47 @@ fn a_request_the_engine_cannot_build_reaches_no_module() {
         "cannot build AdmissionRequest object from given input: missing field `kind`"
     );
 }
+
+/// The module runs with the checks policy-server's timeout compiles in: with the epoch advanced
+/// during a call, as policy-server's timer does, the call is interrupted. Without them the
+/// benchmark would time code production never runs (they cost this module more than the floor).
+#[test]
+fn the_module_runs_with_the_engines_epoch_checks() {
+    let module = Module::load(&harness::policy_path()).unwrap();
+    let containers: Vec<Value> = (0..2_000)
+        .map(|i| {
+            let env: Vec<Value> = (0..20)
+                .map(|j| json!({"name": format!("VARIABLE_{j}"), "value": "x".repeat(20)}))
+                .collect();
+            json!({"name": format!("c{i}"), "image": "busybox", "env": env})
+        })
+        .collect();
+    let request = json!({
+        "uid": "u", "operation": "CREATE", "userInfo": {"username": "alice"},
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big"},
+                   "spec": {"containers": containers}},
+    });
+    let payload = testkit::validate_payload(&request, &json!({})).unwrap();
+    assert!(payload.len() > 1_000_000, "{} bytes", payload.len());
+    let instance = module.instance().unwrap();
+    instance
+        .call("validate", &payload)
+        .expect("no deadline passes while the epoch stands still");
+
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let interrupted = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                module.engine().increment_epoch();
+                std::thread::yield_now();
+            }
+        });
+        let error = (0..100).find_map(|_| instance.call("validate", &payload).err());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        error
+    });
+    let error = interrupted.expect("a call outlives two epochs, so it must be interrupted");
+    assert!(error.contains("interrupt"), "{error}");
+}
