@@ -204,7 +204,8 @@ fn main() {
 }
 
 /// The real engine, when `make bench` finds it: the same requests through policy-server
-/// (requests per second over HTTP, floor and policy alternating) and `kwctl bench`.
+/// (requests per second over HTTP, floor and policy alternating request by request) and
+/// `kwctl bench`.
 #[derive(Default)]
 struct Engine {
     policy_server: Option<PathBuf>,
@@ -307,10 +308,11 @@ fn through_policy_server(
     let server =
         PolicyServer::start(binary, &entries, None, &dir).unwrap_or_else(|e| panic!("{e}"));
     println!(
-        "\nthrough policy-server 1 connection each, HTTP keep-alive, {} rounds of a {} ms batch each, \
-         policy and floor alternating; for the exposed Pods the floor {}",
-        HTTP_ROUNDS,
-        HTTP_BATCH.as_millis(),
+        "\nthrough policy-server, 1 keep-alive connection each, single requests alternating (the \
+         order swapped every pair) for {} s a row; ratio = policy/floor requests per second, with \
+         a 95% interval from {HTTP_BLOCKS} blocks of consecutive pairs; for the exposed Pods the \
+         floor {}",
+        HTTP_ROW.as_secs(),
         if floor_rejecting.is_some() {
             "rejects with the policy's message"
         } else {
@@ -318,8 +320,8 @@ fn through_policy_server(
         }
     );
     println!(
-        "{:<22} {:>9} | {:>12} {:>12} {:>7}",
-        "request", "bytes", "policy req/s", "floor req/s", "ratio"
+        "{:<22} {:>9} | {:>12} {:>12} {:>7} {:>13}",
+        "request", "bytes", "policy req/s", "floor req/s", "ratio", "95% interval"
     );
     let mut rows = Vec::new();
     for target in [2_000, 20_000, 200_000] {
@@ -338,58 +340,44 @@ fn through_policy_server(
                 "/validate/policy"
             };
             let paths = [first, floor_path];
-            let mut answers = Vec::new();
             for (client, path) in clients.iter_mut().zip(paths) {
-                let (code, answer) = client.post(path, &body).unwrap();
-                assert_eq!(code, 200, "{path}: {}", String::from_utf8_lossy(&answer));
-                let answer: Value = serde_json::from_slice(&answer).unwrap();
-                answers.push(answer["response"]["allowed"].clone());
+                let answers: Vec<Value> = (0..HTTP_WARM_UP)
+                    .map(|_| {
+                        let (code, answer) = client.post(path, &body).unwrap();
+                        assert_eq!(code, 200, "{path}: {}", String::from_utf8_lossy(&answer));
+                        serde_json::from_slice::<Value>(&answer).unwrap()["response"]["allowed"]
+                            .clone()
+                    })
+                    .collect();
+                let expected = if path == floor_path {
+                    !floor_rejects
+                } else {
+                    !exposed
+                };
+                assert!(
+                    answers.iter().all(|a| *a == json!(expected)),
+                    "{path}, {target} bytes"
+                );
             }
-            assert_eq!(
-                answers,
-                [json!(!exposed), json!(!floor_rejects)],
-                "{target} bytes"
-            );
-            let mut rates = [Vec::new(), Vec::new()];
-            let mut ratios = Vec::new();
-            for round in 0..HTTP_ROUNDS {
-                let mut pair = [0.0; 2];
-                // Policy first in even rounds, floor first in odd ones: whichever batch runs
-                // second in a round must not always be the same module.
-                for i in [round % 2, 1 - round % 2] {
-                    let (client, path) = (&mut clients[i], paths[i]);
-                    let started = Instant::now();
-                    let mut count = 0;
-                    while started.elapsed() < HTTP_BATCH {
-                        client.post(path, &body).unwrap();
-                        count += 1;
-                    }
-                    pair[i] = count as f64 / started.elapsed().as_secs_f64();
-                    rates[i].push(pair[i]);
-                }
-                ratios.push(pair[0] / pair[1]);
-            }
-            let median = |mut v: Vec<f64>| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
-            let (policy_rps, floor_rps, ratio) = (
-                median(rates[0].clone()),
-                median(rates[1].clone()),
-                median(ratios),
-            );
+            let figures = alternating_requests(&mut clients, paths, &body);
             let mut name = request_name("Pod", target, exposed);
             if control {
                 name.push_str(" floor/floor");
             }
             println!(
-                "{name:<22} {:>9} | {policy_rps:>12.0} {floor_rps:>12.0} {ratio:>7.2}",
-                body.len()
+                "{name:<22} {:>9} | {:>12.0} {:>12.0} {:>7.3} {:>13}",
+                body.len(),
+                figures.rates[0],
+                figures.rates[1],
+                figures.ratio,
+                format!("{:.3}-{:.3}", figures.interval.0, figures.interval.1)
             );
-            rows.push(
-                json!({"request": name, "bytes": body.len(), "policy_rps": policy_rps,
-                             "floor_rps": floor_rps, "ratio": ratio, "control": control}),
-            );
+            rows.push(json!({
+                "request": name, "bytes": body.len(), "policy_rps": figures.rates[0],
+                "floor_rps": figures.rates[1], "ratio": figures.ratio,
+                "interval_95": [figures.interval.0, figures.interval.1],
+                "pairs": figures.pairs, "control": control,
+            }));
         }
     }
     drop(server);
@@ -500,8 +488,66 @@ fn request_name(kind: &str, target: usize, exposed: bool) -> String {
     format!("{}-{}{exposed}", kind.to_lowercase(), human(target))
 }
 
-const HTTP_BATCH: Duration = Duration::from_millis(250);
-const HTTP_ROUNDS: usize = 12;
+/// How long each policy-server row alternates requests, after `HTTP_WARM_UP` of each.
+const HTTP_ROW: Duration = Duration::from_secs(5);
+const HTTP_WARM_UP: usize = 20;
+/// The pairs of a row are cut into this many blocks of consecutive pairs for the interval.
+const HTTP_BLOCKS: usize = 20;
+
+/// What [`alternating_requests`] measured: requests per second of each path, their ratio, and
+/// its 95% interval.
+struct HttpFigures {
+    rates: [f64; 2],
+    ratio: f64,
+    interval: (f64, f64),
+    pairs: usize,
+}
+
+/// Posts `body` to `paths[0]` and `paths[1]` in turn, one request at a time on each one's own
+/// keep-alive connection, the order swapped every pair, for `HTTP_ROW`. A connection that sends
+/// its next request when the last is answered serves 1 / (mean latency) requests per second, so
+/// the ratio is the floor's total latency over the policy's. Alternating request by request
+/// puts both under the same drift of the machine; batches of a quarter second did not, and at
+/// 200 KB held only 15 requests each. The interval is the mean of the blocks' ratios ± t(0.975,
+/// blocks - 1) standard errors.
+fn alternating_requests(
+    clients: &mut [harness::policy_server::Client; 2],
+    paths: [&str; 2],
+    body: &[u8],
+) -> HttpFigures {
+    let mut latencies = [Vec::new(), Vec::new()];
+    let started = Instant::now();
+    while started.elapsed() < HTTP_ROW || latencies[0].len() < HTTP_BLOCKS * 2 {
+        let pair = latencies[0].len();
+        for i in [pair % 2, 1 - pair % 2] {
+            let sent = Instant::now();
+            clients[i].post(paths[i], body).unwrap();
+            latencies[i].push(sent.elapsed().as_secs_f64());
+        }
+    }
+    let pairs = latencies[0].len();
+    let total = |latencies: &[f64]| latencies.iter().sum::<f64>();
+    let block = pairs / HTTP_BLOCKS;
+    let ratios: Vec<f64> = (0..HTTP_BLOCKS)
+        .map(|b| {
+            let range = b * block..(b + 1) * block;
+            total(&latencies[1][range.clone()]) / total(&latencies[0][range])
+        })
+        .collect();
+    let blocks = HTTP_BLOCKS as f64;
+    let mean = ratios.iter().sum::<f64>() / blocks;
+    let variance = ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (blocks - 1.0);
+    // Student's t for 19 degrees of freedom, two-sided 95%.
+    const T_19: f64 = 2.093;
+    const _: () = assert!(HTTP_BLOCKS == 20, "T_19 is for 20 blocks");
+    let half = T_19 * (variance / blocks).sqrt();
+    HttpFigures {
+        rates: [0, 1].map(|i| pairs as f64 / total(&latencies[i])),
+        ratio: total(&latencies[1]) / total(&latencies[0]),
+        interval: (mean - half, mean + half),
+        pairs,
+    }
+}
 
 /// `dsp scan` on a List of 10,000 Pods: 100 DaemonSets' pods (one in ten DaemonSets mounts the
 /// socket) and bare Pods, as `kubectl get pods -A -o json` prints them.
