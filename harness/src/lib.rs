@@ -1,7 +1,8 @@
 //! Hosts the policy module the way the Kubewarden engine does: `wapc` on `wasmtime-provider`,
-//! WASI enabled, the module compiled once and a fresh instance per evaluation
-//! (`build_pre` then `rehydrate`), and a host callback that answers the guest's logging and
-//! refuses every other host capability.
+//! WASI enabled, wasmtime configured as policy-server configures it (or kwctl: [`Host`]), the
+//! module compiled once and a fresh instance per evaluation (`build_pre` then `rehydrate`),
+//! and a host callback that answers the guest's logging and refuses every other host
+//! capability.
 
 pub mod policy_server;
 pub use testkit::{Native, scan};
@@ -15,6 +16,7 @@ use wasmtime_provider::{
 
 /// A compiled policy module.
 pub struct Module {
+    host: Host,
     engine: wasmtime::Engine,
     module: wasmtime::Module,
     pre: WasmtimeEngineProviderPre,
@@ -24,16 +26,24 @@ pub struct Module {
     pub compile_time: Duration,
 }
 
-/// A wasmtime engine configured as policy-server configures it by default: with epoch
-/// interruption, which its `--policy-timeout` (2 s unless `--disable-timeout-protection`) needs.
-/// That compiles a check of the epoch into the guest's code at each function entry and loop
-/// head, which costs a guest of many small calls and tight loops more than the floor: a
-/// benchmark without it measures a module production never runs. With `DSP_PERF_MAP` set in the
-/// environment the engine also writes `/tmp/perf-PID.map`, so that `perf report` names the
-/// guest's functions (see CONTRIBUTING.md, "Profiling").
-fn engine() -> Result<wasmtime::Engine, String> {
+/// Which engine's wasmtime configuration a module is compiled and run under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// policy-server's default: epoch interruption, which its `--policy-timeout` (2 s unless
+    /// `--disable-timeout-protection`) needs. That compiles a check of the epoch into the
+    /// guest's code at each function entry and loop head, which costs a guest of many small
+    /// calls and tight loops more than the floor. What clusters run, so the default.
+    PolicyServer,
+    /// kwctl's (`run`, `bench`): no epoch interruption.
+    Kwctl,
+}
+
+/// A wasmtime engine configured as `host` configures it. With `DSP_PERF_MAP` set in the
+/// environment it also writes `/tmp/perf-PID.map`, so that `perf report` names the guest's
+/// functions (see CONTRIBUTING.md, "Profiling").
+fn engine(host: Host) -> Result<wasmtime::Engine, String> {
     let mut config = wasmtime::Config::new();
-    config.epoch_interruption(true);
+    config.epoch_interruption(host == Host::PolicyServer);
     if std::env::var_os("DSP_PERF_MAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
@@ -85,39 +95,50 @@ pub struct Instance {
 }
 
 impl Module {
-    /// Reads and compiles a module.
+    /// Reads and compiles a module, to run as policy-server runs it.
     pub fn load(path: &Path) -> Result<Module, String> {
+        Module::load_for(path, Host::PolicyServer)
+    }
+
+    /// Reads and compiles a module, to run as `host` runs it.
+    pub fn load_for(path: &Path, host: Host) -> Result<Module, String> {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Module::from_bytes(&bytes)
+        Module::from_bytes_for(&bytes, host)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Module, String> {
-        let engine = engine()?;
+        Module::from_bytes_for(bytes, Host::PolicyServer)
+    }
+
+    fn from_bytes_for(bytes: &[u8], host: Host) -> Result<Module, String> {
+        let engine = engine(host)?;
         let started = Instant::now();
         let module = wasmtime::Module::new(&engine, bytes)
             .map_err(|e| format!("cannot compile the module: {e}"))?;
         let compile_time = started.elapsed();
-        Module::finish(engine, module, bytes.len(), compile_time)
+        Module::finish(host, engine, module, bytes.len(), compile_time)
     }
 
-    /// Like [`Module::load`], with the compiled code cached on disk (under
-    /// `$XDG_CACHE_HOME` or `~/.cache`, keyed by the module's bytes and this wasmtime), as kwctl
-    /// caches it: a command run once per request should not compile the module every time.
+    /// Like [`Module::load_for`] with [`Host::Kwctl`], with the compiled code cached on disk
+    /// (under `$XDG_CACHE_HOME` or `~/.cache`, keyed by the module's bytes and this wasmtime's
+    /// configuration), as kwctl caches it: a command run once per request should not compile
+    /// the module every time.
     pub fn load_cached(path: &Path) -> Result<Module, String> {
+        let host = Host::Kwctl;
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let engine = engine()?;
+        let engine = engine(host)?;
         let Some(cached) = cache_file(&engine, &bytes) else {
-            return Module::from_bytes(&bytes);
+            return Module::from_bytes_for(&bytes, host);
         };
         let started = Instant::now();
         // SAFETY: the file is one this function wrote with `Module::serialize` for an engine
         // of the same configuration (the key includes wasmtime's compatibility hash).
         if let Ok(module) = unsafe { wasmtime::Module::deserialize_file(&engine, &cached) } {
-            return Module::finish(engine, module, bytes.len(), started.elapsed());
+            return Module::finish(host, engine, module, bytes.len(), started.elapsed());
         }
-        let module = Module::from_bytes(&bytes)?;
+        let module = Module::from_bytes_for(&bytes, host)?;
         if let Ok(serialized) = module.module.serialize() {
             let _ = std::fs::create_dir_all(cached.parent().expect("a cache directory"));
             let partial = cached.with_extension(format!("{}.partial", std::process::id()));
@@ -129,6 +150,7 @@ impl Module {
     }
 
     fn finish(
+        host: Host,
         engine: wasmtime::Engine,
         module: wasmtime::Module,
         size: usize,
@@ -136,6 +158,7 @@ impl Module {
     ) -> Result<Module, String> {
         let pre = Module::pre(&engine, &module, None)?;
         Ok(Module {
+            host,
             engine,
             module,
             pre,
@@ -170,7 +193,7 @@ impl Module {
                 ..Default::default()
             };
             Module::pre(&self.engine, &self.module, Some(limits))
-                .and_then(|pre| instance_of(&pre))
+                .and_then(|pre| instance_of(&pre, self.host))
                 .and_then(|instance| instance.call(operation, payload))
                 .is_ok()
         };
@@ -191,7 +214,7 @@ impl Module {
 
     /// A fresh instance, as policy-server creates for each evaluation.
     pub fn instance(&self) -> Result<Instance, String> {
-        instance_of(&self.pre)
+        instance_of(&self.pre, self.host)
     }
 
     /// The engine it was compiled for: what advances the epoch, as policy-server's timer does.
@@ -215,9 +238,10 @@ fn cache_file(engine: &wasmtime::Engine, bytes: &[u8]) -> Option<std::path::Path
     )
 }
 
-fn instance_of(pre: &WasmtimeEngineProviderPre) -> Result<Instance, String> {
+fn instance_of(pre: &WasmtimeEngineProviderPre, host: Host) -> Result<Instance, String> {
+    let deadlines = (host == Host::PolicyServer).then_some(EPOCH_DEADLINES);
     let engine = pre
-        .rehydrate(Some(EPOCH_DEADLINES))
+        .rehydrate(deadlines)
         .map_err(|e| format!("cannot instantiate the module: {e}"))?;
     let host = WapcHost::new(Box::new(engine), Some(Box::new(host_callback)))
         .map_err(|e| format!("wapc_init failed: {e}"))?;

@@ -4,8 +4,9 @@
 //! arrived in the guest, so no serde_json feature unified into this workspace can hide a
 //! difference. Build it first: `make floor.wasm`.
 
-use harness::Module;
+use harness::{Host, Module};
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn probe(request: &Value) -> Vec<u8> {
     let path = harness::floor_path();
@@ -93,12 +94,33 @@ fn a_request_the_engine_cannot_build_reaches_no_module() {
     );
 }
 
-/// The module runs with the checks policy-server's timeout compiles in: with the epoch advanced
-/// during a call, as policy-server's timer does, the call is interrupted. Without them the
-/// benchmark would time code production never runs (they cost this module more than the floor).
+/// A call of `validate` on `payload` interrupted while the epoch advances, as policy-server's
+/// timer advances it, within 100 calls: the error.
+fn interrupted_while_the_epoch_advances(module: &Module, payload: &[u8]) -> Option<String> {
+    let instance = module.instance().unwrap();
+    instance
+        .call("validate", payload)
+        .expect("no deadline passes while the epoch stands still");
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                module.engine().increment_epoch();
+                std::thread::yield_now();
+            }
+        });
+        let error = (0..100).find_map(|_| instance.call("validate", payload).err());
+        stop.store(true, Ordering::Relaxed);
+        error
+    })
+}
+
+/// The module runs with the checks policy-server's timeout compiles in (a call that outlives
+/// two epochs is interrupted), and, hosted as kwctl hosts it, without them. Without the checks
+/// the benchmark would time code policy-server never runs: they cost this module more than
+/// the floor.
 #[test]
-fn the_module_runs_with_the_engines_epoch_checks() {
-    let module = Module::load(&harness::policy_path()).unwrap();
+fn the_module_runs_with_the_epoch_checks_of_its_host() {
     let containers: Vec<Value> = (0..2_000)
         .map(|i| {
             let env: Vec<Value> = (0..20)
@@ -116,23 +138,13 @@ fn the_module_runs_with_the_engines_epoch_checks() {
     });
     let payload = testkit::validate_payload(&request, &json!({})).unwrap();
     assert!(payload.len() > 1_000_000, "{} bytes", payload.len());
-    let instance = module.instance().unwrap();
-    instance
-        .call("validate", &payload)
-        .expect("no deadline passes while the epoch stands still");
+    let path = harness::policy_path();
 
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let interrupted = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                module.engine().increment_epoch();
-                std::thread::yield_now();
-            }
-        });
-        let error = (0..100).find_map(|_| instance.call("validate", &payload).err());
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        error
-    });
-    let error = interrupted.expect("a call outlives two epochs, so it must be interrupted");
+    let policy_server = Module::load(&path).unwrap();
+    let error = interrupted_while_the_epoch_advances(&policy_server, &payload)
+        .expect("a call that outlives two epochs is interrupted");
     assert!(error.contains("interrupt"), "{error}");
+
+    let kwctl = Module::load_for(&path, Host::Kwctl).unwrap();
+    assert_eq!(interrupted_while_the_epoch_advances(&kwctl, &payload), None);
 }

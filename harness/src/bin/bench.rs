@@ -3,7 +3,9 @@
 //! Loads the release policy module and the floor module (a guest that only parses the payload
 //! into `IgnoredAny`) once in the harness, and for generated Pods and Deployments of about
 //! 2 KB, 20 KB, 200 KB and 1 MB, each without and with an exposure, measures:
-//! - `validate` on a warm instance (median, p99);
+//! - `validate` on a warm instance (median, p99), in wasmtime configured as policy-server
+//!   configures it (epoch interruption for its timeout), and the ratio to the floor again as
+//!   kwctl configures it (without);
 //! - a request served the way policy-server serves it: a fresh instance from the pre-compiled
 //!   module (`rehydrate`), `wapc_init`, one `validate`;
 //! - the same decision code natively;
@@ -11,7 +13,7 @@
 //!
 //! Prints a table and writes the figures as JSON (`--json PATH`, default bench-results.json).
 
-use harness::Module;
+use harness::{Host, Module};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -57,8 +59,10 @@ fn main() {
             other => usage_error(&format!("unknown argument {other}")),
         }
     }
-    let policy = Module::load(&policy).unwrap_or_else(|e| panic!("{e}"));
-    let floor = Module::load(&floor).unwrap_or_else(|e| panic!("{e}"));
+    let load = |path: &Path, host| Module::load_for(path, host).unwrap_or_else(|e| panic!("{e}"));
+    let (policy_kwctl, floor_kwctl) = (load(&policy, Host::Kwctl), load(&floor, Host::Kwctl));
+    let policy = load(&policy, Host::PolicyServer);
+    let floor = load(&floor, Host::PolicyServer);
 
     println!(
         "modules: policy {} bytes, compiled in {:.0} ms; floor {} bytes, compiled in {:.0} ms",
@@ -69,17 +73,19 @@ fn main() {
     );
     println!(
         "times in µs, median / p99; ratio = median of policy / floor over alternating calls; \
-         {} ms per pair of cells\n",
+         {} ms per pair of cells; wasmtime configured as policy-server configures it (epoch \
+         interruption), but for the kwctl column: the warm ratio without it, as kwctl runs\n",
         (BUDGET * 2).as_millis()
     );
     println!(
-        "{:<22} {:>9} {:>8} | {:>17} {:>17} {:>5} | {:>17} {:>17} {:>5} | {:>15} | {:>7}",
+        "{:<22} {:>9} {:>8} | {:>17} {:>17} {:>5} | {:>5} | {:>17} {:>17} {:>5} | {:>15} | {:>7}",
         "request",
         "bytes",
         "verdict",
         "policy warm",
         "floor warm",
         "ratio",
+        "kwctl",
         "policy fresh",
         "floor fresh",
         "ratio",
@@ -100,6 +106,7 @@ fn main() {
                     "{kind} {target}: unexpected verdict {verdict}"
                 );
                 let (warm_policy, warm_floor, warm_ratio) = warm(&policy, &floor, &payload);
+                let (_, _, kwctl_ratio) = warm(&policy_kwctl, &floor_kwctl, &payload);
                 let (fresh_policy, fresh_floor, fresh_ratio) = fresh(&policy, &floor, &payload);
                 let native = measure(|| {
                     std::hint::black_box(docker_socket_policy::evaluate(&payload));
@@ -107,13 +114,14 @@ fn main() {
                 let name = request_name(kind, target, exposed);
                 let per_kb = warm_policy.median / (payload.len() as f64 / 1024.0);
                 println!(
-                    "{:<22} {:>9} {:>8} | {:>17} {:>17} {:>5.2} | {:>17} {:>17} {:>5.2} | {:>15} | {:>7.2}",
+                    "{:<22} {:>9} {:>8} | {:>17} {:>17} {:>5.2} | {:>5.2} | {:>17} {:>17} {:>5.2} | {:>15} | {:>7.2}",
                     name,
                     payload.len(),
                     verdict,
                     warm_policy.show(),
                     warm_floor.show(),
                     warm_ratio,
+                    kwctl_ratio,
                     fresh_policy.show(),
                     fresh_floor.show(),
                     fresh_ratio,
@@ -129,6 +137,7 @@ fn main() {
                     "policy_warm_us": warm_policy.json(),
                     "floor_warm_us": warm_floor.json(),
                     "ratio_warm": warm_ratio,
+                    "ratio_warm_kwctl": kwctl_ratio,
                     "policy_fresh_us": fresh_policy.json(),
                     "floor_fresh_us": fresh_floor.json(),
                     "ratio_fresh": fresh_ratio,
