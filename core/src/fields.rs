@@ -59,7 +59,7 @@ impl FieldReader {
         while let Some(key) = reader.next_key(&mut self.after_value)? {
             match names
                 .iter()
-                .position(|name| same_key(name.as_bytes(), &key))
+                .position(|name| json::same_bytes(name.as_bytes(), &key))
             {
                 Some(field) if self.seen & bit(field) != 0 => {
                     return Err(reader.duplicate(names[field]));
@@ -85,13 +85,6 @@ impl FieldReader {
         }
         Ok(())
     }
-}
-
-/// `name == key`, most often told by the length and first byte without a call to `memcmp`
-/// (most keys of a request are not read).
-#[inline]
-fn same_key(name: &[u8], key: &[u8]) -> bool {
-    name.len() == key.len() && name.first() == key.first() && name == key
 }
 
 /// The bit of `seen` for a field (`object_fields!` refuses more than 64).
