@@ -612,8 +612,9 @@ impl<'a> Reader<'a> {
 
     /// [`Reader::raw`], noting on the way where the values of `keys` are written in it (as
     /// ranges of the text returned), when the value is an object; `None` instead of the notes
-    /// when it is not an object, or writes one of `keys` twice or any key with escapes (which
-    /// could be one of them): such a value is read whole.
+    /// when it is not an object, or writes one of `keys` twice, or any key with escapes (which
+    /// could be one of them), or a string with escapes as the value of one of `keys`: such a
+    /// value is read whole. A noted string is plain.
     pub(crate) fn raw_noting<const N: usize>(
         &mut self,
         keys: [&[u8]; N],
@@ -776,14 +777,14 @@ fn object_end_noting<const N: usize>(
         let key = &text[at + 1..key_end - 1];
         let value = whitespace_end(text, colon_end(text, key_end)?);
         // Most values of a container's own level are strings: scanned here, without a call.
-        let value_end = match text.get(value) {
-            Some(b'"') => string_end(text, value + 1)?.0,
-            _ => value_end(text, value)?,
+        let (value_end, value_escaped) = match text.get(value) {
+            Some(b'"') => string_end(text, value + 1)?,
+            _ => (value_end(text, value)?, false),
         };
         if let Some(noted) = &mut notes {
             match keys.iter().position(|name| same_bytes(name, key)) {
                 _ if escaped => notes = None,
-                Some(i) if noted[i].is_some() => notes = None,
+                Some(i) if noted[i].is_some() || value_escaped => notes = None,
                 Some(i) => noted[i] = Some(value - start..value_end - start),
                 None => {}
             }
@@ -1346,7 +1347,8 @@ pub(crate) mod tests {
         }
 
         /// An object's own keys are noted where their values are written; a key written twice,
-        /// or any key with escapes, leaves the object to be read whole.
+        /// any key with escapes, or a noted key's string value with escapes, leaves the object
+        /// to be read whole.
         #[test]
         fn notes_where_the_values_of_keys_are_written(
             entries in prop::collection::vec(
@@ -1368,7 +1370,14 @@ pub(crate) mod tests {
             let (raw, notes) = reader.raw_noting([b"a", b"b"]).unwrap();
             prop_assert_eq!(raw, text.trim().as_bytes());
             let count = |k: &str| entries.iter().filter(|(key, _)| *key == k).count();
-            let read_whole = count("a") > 1 || count("b") > 1 || (escape_c && count("c") > 0);
+            let escaped_string = |k: &str| entries.iter().any(|(key, value)| {
+                *key == k && value.is_string() && serde_json::to_string(value).unwrap().contains('\\')
+            });
+            let read_whole = count("a") > 1
+                || count("b") > 1
+                || (escape_c && count("c") > 0)
+                || escaped_string("a")
+                || escaped_string("b");
             prop_assert_eq!(notes.is_none(), read_whole);
             for (noted, name) in notes.iter().flatten().zip(["a", "b"]) {
                 let written = entries

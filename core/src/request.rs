@@ -280,9 +280,10 @@ impl<'a> RawContainer<'a> {
     }
 
     /// The notes, when its name and image are plain strings (`null` or no image at all):
-    /// whether it mounts a volume is then told by its mounts alone.
+    /// whether it mounts a volume is then told by its mounts alone. A noted string has no
+    /// escapes ([`json::Reader::raw_noting`]).
     fn plain(&self) -> Option<&json::Notes<3>> {
-        let plain = |text: &[u8]| text.first() == Some(&b'"') && !text.contains(&b'\\');
+        let plain = |text: &[u8]| text.first() == Some(&b'"');
         let notes = self.notes.as_ref()?;
         let [name, image, _] = notes;
         let image_plain = self
