@@ -318,7 +318,7 @@ fn through_policy_server(
         PolicyServer::start(binary, &entries, None, &dir).unwrap_or_else(|e| panic!("{e}"));
     println!(
         "\nthrough policy-server, 1 keep-alive connection each, single requests alternating (the \
-         order swapped every pair) for {} s a row; ratio = policy/floor requests per second, with \
+         order swapped every pair) for {} s and {HTTP_MIN_PAIRS} pairs a row at least; ratio = policy/floor requests per second, with \
          a 95% interval from {HTTP_BLOCKS} blocks of consecutive pairs; for the exposed Pods the \
          floor {}",
         HTTP_ROW.as_secs(),
@@ -497,8 +497,10 @@ fn request_name(kind: &str, target: usize, exposed: bool) -> String {
     format!("{}-{}{exposed}", kind.to_lowercase(), human(target))
 }
 
-/// How long each policy-server row alternates requests, after `HTTP_WARM_UP` of each.
+/// How long each policy-server row alternates requests, after `HTTP_WARM_UP` of each, and the
+/// fewest pairs it takes (at 200 KB, 5 s is 150 pairs, and the interval twice as wide).
 const HTTP_ROW: Duration = Duration::from_secs(5);
+const HTTP_MIN_PAIRS: usize = 400;
 const HTTP_WARM_UP: usize = 20;
 /// The pairs of a row are cut into this many blocks of consecutive pairs for the interval.
 const HTTP_BLOCKS: usize = 20;
@@ -513,7 +515,8 @@ struct HttpFigures {
 }
 
 /// Posts `body` to `paths[0]` and `paths[1]` in turn, one request at a time on each one's own
-/// keep-alive connection, the order swapped every pair, for `HTTP_ROW`. A connection that sends
+/// keep-alive connection, the order swapped every pair, for `HTTP_ROW` and `HTTP_MIN_PAIRS`
+/// at least. A connection that sends
 /// its next request when the last is answered serves 1 / (mean latency) requests per second, so
 /// the ratio is the floor's total latency over the policy's. Alternating request by request
 /// puts both under the same drift of the machine; batches of a quarter second did not, and at
@@ -526,7 +529,7 @@ fn alternating_requests(
 ) -> HttpFigures {
     let mut latencies = [Vec::new(), Vec::new()];
     let started = Instant::now();
-    while started.elapsed() < HTTP_ROW || latencies[0].len() < HTTP_BLOCKS * 2 {
+    while started.elapsed() < HTTP_ROW || latencies[0].len() < HTTP_MIN_PAIRS {
         let pair = latencies[0].len();
         for i in [pair % 2, 1 - pair % 2] {
             let sent = Instant::now();
