@@ -75,7 +75,10 @@ fn persistent_volume_source(volume: &VolumeExposure) -> &'static str {
 
 /// `Deployment "web"`, or the generateName prefix when the name is not set yet.
 pub fn object_name(kind: &str, meta: &ObjectMeta) -> String {
-    let mut out = shown(kind).into_owned();
+    // Sized once: the kind, the quoted name and " (generateName)".
+    let name = meta.name.as_deref().or(meta.generate_name.as_deref());
+    let mut out = String::with_capacity(kind.len() + name.map_or(0, str::len) + 18);
+    out.push_str(&shown(kind));
     match (&meta.name, &meta.generate_name) {
         (Some(name), _) if !name.is_empty() => {
             out.push(' ');

@@ -413,7 +413,8 @@ impl<'a> Socket<'a> {
             Spelling::Other => Spelling::of_written(self.written),
             chosen => chosen,
         };
-        let mut out = String::new();
+        // Sized once: the socket as written, and `/var` before a `/run` spelled so.
+        let mut out = String::with_capacity(self.written.len() + 4);
         for (i, component) in resolved.enumerate() {
             if i == 0 && component == "run" && spelling == Spelling::VarRun {
                 out.push_str("/var");
