@@ -563,7 +563,7 @@ impl<'a> Reader<'a> {
         let body = &text[at + 1..end - 1];
         // Keys with escapes are rare: only they call out to be decoded.
         Ok(Some(if escaped {
-            key_to_match(body, true)
+            Cow::Owned(key_to_match(body))
         } else {
             Cow::Borrowed(body)
         }))
@@ -894,13 +894,10 @@ fn number_end(text: &[u8], mut at: usize) -> Scan {
     Ok(at)
 }
 
-/// A key as written between its quotes, decoded for matching only: a key that cannot be
-/// decoded keeps its escapes, which no name has.
-pub(crate) fn key_to_match(body: &[u8], escaped: bool) -> Cow<'_, [u8]> {
-    if !escaped {
-        return Cow::Borrowed(body);
-    }
-    Cow::Owned(decoded(body).map_or_else(|_| body.to_vec(), String::into_bytes))
+/// A key with escapes as written between its quotes, decoded for matching only: a key that
+/// cannot be decoded keeps its escapes, which no name has.
+fn key_to_match(body: &[u8]) -> Vec<u8> {
+    decoded(body).map_or_else(|_| body.to_vec(), String::into_bytes)
 }
 
 /// A string's content with its escapes decoded (string_body has checked their form), or what

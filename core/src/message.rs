@@ -75,21 +75,19 @@ fn persistent_volume_source(volume: &VolumeExposure) -> &'static str {
 
 /// `Deployment "web"`, or the generateName prefix when the name is not set yet.
 pub fn object_name(kind: &str, meta: &ObjectMeta) -> String {
-    // Sized once: the kind, the quoted name and " (generateName)".
-    let name = meta.name.as_deref().or(meta.generate_name.as_deref());
-    let mut out = String::with_capacity(kind.len() + name.map_or(0, str::len) + 18);
+    let (name, suffix) = match (&meta.name, &meta.generate_name) {
+        (Some(name), _) if !name.is_empty() => (Some(&**name), ""),
+        (_, Some(prefix)) if !prefix.is_empty() => (Some(&**prefix), " (generateName)"),
+        _ => (None, ""),
+    };
+    // Sized once: the kind, then a space and the name, quoted, and the suffix.
+    let mut out =
+        String::with_capacity(kind.len() + name.map_or(0, |name| name.len() + 3) + suffix.len());
     out.push_str(&shown(kind));
-    match (&meta.name, &meta.generate_name) {
-        (Some(name), _) if !name.is_empty() => {
-            out.push(' ');
-            push_quoted(&mut out, name);
-        }
-        (_, Some(prefix)) if !prefix.is_empty() => {
-            out.push(' ');
-            push_quoted(&mut out, prefix);
-            out.push_str(" (generateName)");
-        }
-        _ => {}
+    if let Some(name) = name {
+        out.push(' ');
+        push_quoted(&mut out, name);
+        out.push_str(suffix);
     }
     out
 }
