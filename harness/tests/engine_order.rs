@@ -129,13 +129,9 @@ fn the_module_runs_with_the_epoch_checks_of_its_host() {
             json!({"name": format!("c{i}"), "image": "busybox", "env": env})
         })
         .collect();
-    let request = json!({
-        "uid": "u", "operation": "CREATE", "userInfo": {"username": "alice"},
-        "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big"},
-                   "spec": {"containers": containers}},
-    });
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big"},
+                     "spec": {"containers": containers}});
+    let request = testkit::scan::create_request(&pod, "u");
     let payload = testkit::validate_payload(&request, &json!({})).unwrap();
     assert!(payload.len() > 1_000_000, "{} bytes", payload.len());
     let path = harness::policy_path();
