@@ -65,9 +65,10 @@ pub fn micros(f: &mut impl FnMut()) -> f64 {
 }
 
 /// The benchmark's call-by-call comparison: `a` and `b` called in turn (once each first, to
-/// warm them) until `budget` has passed, at least `runs.start()` and at most `runs.end()`
-/// pairs. Each one's times in µs, and the ratio a/b of each pair: the machine's drift, which
-/// is larger than most differences measured, moves both calls of a pair alike.
+/// warm them), the order swapped every pair so that neither is always second, until `budget`
+/// has passed, at least `runs.start()` and at most `runs.end()` pairs. Each one's times in µs,
+/// and the ratio a/b of each pair: the machine's drift, which is larger than most differences
+/// measured, moves both calls of a pair alike.
 pub fn alternate(
     budget: Duration,
     runs: std::ops::RangeInclusive<usize>,
@@ -81,7 +82,12 @@ pub fn alternate(
     while a_times.len() < *runs.start()
         || (started.elapsed() < budget && a_times.len() < *runs.end())
     {
-        let (ta, tb) = (micros(&mut a), micros(&mut b));
+        let (ta, tb) = if a_times.len() % 2 == 0 {
+            (micros(&mut a), micros(&mut b))
+        } else {
+            let tb = micros(&mut b);
+            (micros(&mut a), tb)
+        };
         a_times.push(ta);
         b_times.push(tb);
         ratios.push(ta / tb);

@@ -318,9 +318,9 @@ fn through_policy_server(
         PolicyServer::start(binary, &entries, None, &dir).unwrap_or_else(|e| panic!("{e}"));
     println!(
         "\nthrough policy-server, 1 keep-alive connection each, single requests alternating (the \
-         order swapped every pair) for {} s and {HTTP_MIN_PAIRS} pairs a row at least; ratio = policy/floor requests per second, with \
-         a 95% interval from {HTTP_BLOCKS} blocks of consecutive pairs; for the exposed Pods the \
-         floor {}",
+         order swapped every pair) for {} s and {HTTP_MIN_PAIRS} pairs a row at least; ratio = \
+         policy/floor requests per second, with a 95% interval from {HTTP_BLOCKS} blocks of \
+         consecutive pairs; for the exposed Pods the floor {}",
         HTTP_ROW.as_secs(),
         if floor_rejecting.is_some() {
             "rejects with the policy's message"
@@ -515,35 +515,36 @@ struct HttpFigures {
 }
 
 /// Posts `body` to `paths[0]` and `paths[1]` in turn, one request at a time on each one's own
-/// keep-alive connection, the order swapped every pair, for `HTTP_ROW` and `HTTP_MIN_PAIRS`
-/// at least. A connection that sends
-/// its next request when the last is answered serves 1 / (mean latency) requests per second, so
-/// the ratio is the floor's total latency over the policy's. Alternating request by request
-/// puts both under the same drift of the machine; batches of a quarter second did not, and at
-/// 200 KB held only 15 requests each. The interval is the mean of the blocks' ratios ± t(0.975,
-/// blocks - 1) standard errors.
+/// keep-alive connection, as [`harness::alternate`] alternates calls, for `HTTP_ROW` and
+/// `HTTP_MIN_PAIRS` at least. A connection that sends its next request when the last is
+/// answered serves 1 / (mean latency) requests per second, so the ratio is the floor's total
+/// latency over the policy's. Alternating request by request puts both under the same drift of
+/// the machine; batches of a quarter second did not, and at 200 KB held only 15 requests each.
+/// The interval is the mean of the blocks' ratios ± t(0.975, blocks - 1) standard errors.
 fn alternating_requests(
     clients: &mut [harness::policy_server::Client; 2],
     paths: [&str; 2],
     body: &[u8],
 ) -> HttpFigures {
-    let mut latencies = [Vec::new(), Vec::new()];
-    let started = Instant::now();
-    while started.elapsed() < HTTP_ROW || latencies[0].len() < HTTP_MIN_PAIRS {
-        let pair = latencies[0].len();
-        for i in [pair % 2, 1 - pair % 2] {
-            let sent = Instant::now();
-            clients[i].post(paths[i], body).unwrap();
-            latencies[i].push(sent.elapsed().as_secs_f64());
-        }
-    }
-    let pairs = latencies[0].len();
+    let [policy, floor] = clients;
+    // In µs.
+    let (policy_latencies, floor_latencies, _) = harness::alternate(
+        HTTP_ROW,
+        HTTP_MIN_PAIRS..=usize::MAX,
+        || {
+            policy.post(paths[0], body).unwrap();
+        },
+        || {
+            floor.post(paths[1], body).unwrap();
+        },
+    );
+    let pairs = policy_latencies.len();
     let total = |latencies: &[f64]| latencies.iter().sum::<f64>();
     let block = pairs / HTTP_BLOCKS;
     let ratios: Vec<f64> = (0..HTTP_BLOCKS)
         .map(|b| {
             let range = b * block..(b + 1) * block;
-            total(&latencies[1][range.clone()]) / total(&latencies[0][range])
+            total(&floor_latencies[range.clone()]) / total(&policy_latencies[range])
         })
         .collect();
     let blocks = HTTP_BLOCKS as f64;
@@ -553,9 +554,10 @@ fn alternating_requests(
     const T_19: f64 = 2.093;
     const _: () = assert!(HTTP_BLOCKS == 20, "T_19 is for 20 blocks");
     let half = T_19 * (variance / blocks).sqrt();
+    let per_second = |latencies: &[f64]| pairs as f64 * 1e6 / total(latencies);
     HttpFigures {
-        rates: [0, 1].map(|i| pairs as f64 / total(&latencies[i])),
-        ratio: total(&latencies[1]) / total(&latencies[0]),
+        rates: [per_second(&policy_latencies), per_second(&floor_latencies)],
+        ratio: total(&floor_latencies) / total(&policy_latencies),
         interval: (mean - half, mean + half),
         pairs,
     }
