@@ -155,21 +155,20 @@ pub fn judge<'a, 's>(
     settings: &'s Settings,
     namespace: &str,
 ) -> Judged<'a, 's> {
-    let mut judged = Judged::default();
-    for volume in volumes {
+    let (mut warned_volumes, mut exempted) = (Vec::new(), Vec::new());
+    // The violations are collected into the allocation of `volumes` (an in-place collect).
+    let violations = volumes.into_iter().filter_map(|volume| {
         let allowed = !volume.mounted_by.is_empty()
             && volume
                 .mounted_by
                 .iter()
                 .all(|container| settings.image_allowed(container.image));
         if allowed {
-            continue;
+            return None;
         }
-        let (exempted, rest) = exemptions::apply(&settings.exemptions, namespace, volume);
-        judged.exempted.extend(exempted);
-        let Some(volume) = rest else {
-            continue;
-        };
+        let (admitted, rest) = exemptions::apply(&settings.exemptions, namespace, volume);
+        exempted.extend(admitted);
+        let volume = rest?;
         let violates = |finding: &Finding| {
             finding.exposure.is_socket() || settings.directory_mounts == DirectoryMounts::Reject
         };
@@ -202,13 +201,16 @@ pub fn judge<'a, 's>(
                 true => std::mem::take(&mut mounted_by),
                 false => mounted_by.clone(),
             };
-            judged.warned.push(with(warned, warned_by));
+            warned_volumes.push(with(warned, warned_by));
         }
-        if !violating.is_empty() {
-            judged.violations.push(with(violating, mounted_by));
-        }
+        (!violating.is_empty()).then(|| with(violating, mounted_by))
+    });
+    let violations = violations.collect();
+    Judged {
+        violations,
+        warned: warned_volumes,
+        exempted,
     }
-    judged
 }
 
 /// Every exposure of `object` as a `target`; `Err` locates, in the payload `raw`, a container
