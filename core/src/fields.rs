@@ -20,19 +20,39 @@ pub(crate) struct Shape {
     pub(crate) strict: bool,
 }
 
-/// Reads the object ahead into a `T`: `shape.names[i]` is read by `readers[i]`.
+/// Reads the object ahead into a `T`: `read_field(object, i, reader)` reads `shape.names[i]`.
 pub(crate) fn read<'a, T: Default>(
     reader: &mut Reader<'a>,
     shape: &'static Shape,
-    readers: &[fn(&mut T, &mut Reader<'a>) -> json::Result<()>],
+    mut read_field: impl FnMut(&mut T, usize, &mut Reader<'a>) -> json::Result<()>,
 ) -> json::Result<T> {
     let mut object = T::default();
     let mut fields = FieldReader::begin(reader, shape)?;
     while let Some(field) = fields.next(reader)? {
-        readers[field](&mut object, reader)?;
+        read_field(&mut object, field, reader)?;
     }
     fields.finish(reader)?;
     Ok(object)
+}
+
+/// Where `key` is in `names` (`names.len()` if it is not), for [`object_fields!`] to switch on
+/// at compile time.
+pub(crate) const fn position(names: &[&str], key: &str) -> usize {
+    let mut i = 0;
+    while i < names.len() {
+        let (name, key) = (names[i].as_bytes(), key.as_bytes());
+        if name.len() == key.len() {
+            let mut at = 0;
+            while at < key.len() && name[at] == key[at] {
+                at += 1;
+            }
+            if at == key.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    names.len()
 }
 
 /// The keys of an object, as the fields they name: the loop over them is in the module once
@@ -120,14 +140,16 @@ macro_rules! object_fields {
                     required: &[$($($required),+)?],
                     strict: $strict,
                 };
-                $crate::fields::read(
-                    reader,
-                    &SHAPE,
-                    &[$(|object: &mut Self, reader| {
+                // A switch on the field's index, not a table of function pointers: wasmtime
+                // initializes each entry of a module's table on its first call in an instance,
+                // and policy-server gives every request a fresh instance.
+                $crate::fields::read(reader, &SHAPE, |object: &mut Self, field, reader| {
+                    $(if field == const { $crate::fields::position(NAMES, $key) } {
                         object.$field = $crate::json::Read::read(reader)?;
-                        Ok(())
-                    }),+],
-                )
+                        return Ok(());
+                    })+
+                    Ok(())
+                })
             }
         }
     };
