@@ -53,8 +53,21 @@ impl<'o> Object<'o> {
         Object { out, empty: true }
     }
 
-    /// A field named by the policy: a plain name, written without escaping.
-    pub(crate) fn field(&mut self, name: &'static str, value: &dyn ToJson) -> &mut Self {
+    /// A field named by the policy: a plain name, written without escaping. The value's type
+    /// is a parameter, not a `&dyn ToJson`: wasmtime initializes each entry of a module's
+    /// table of functions on its first call in an instance, and policy-server gives every
+    /// request a fresh instance.
+    pub(crate) fn field(
+        &mut self,
+        name: &'static str,
+        value: &(impl ToJson + ?Sized),
+    ) -> &mut Self {
+        self.name(name);
+        value.write_json(self.out);
+        self
+    }
+
+    fn name(&mut self, name: &'static str) {
         debug_assert!(
             name.bytes()
                 .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
@@ -63,12 +76,10 @@ impl<'o> Object<'o> {
         self.out.push(b'"');
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b"\":");
-        value.write_json(self.out);
-        self
     }
 
     /// A field with any key.
-    pub(crate) fn entry(&mut self, key: &str, value: &dyn ToJson) -> &mut Self {
+    pub(crate) fn entry(&mut self, key: &str, value: &(impl ToJson + ?Sized)) -> &mut Self {
         self.comma();
         key.write_json(self.out);
         self.out.push(b':');
