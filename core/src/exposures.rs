@@ -201,11 +201,9 @@ fn for_each_container<'b, 'x>(
     mut visit: impl FnMut(&'b Container<'x>, ContainerKind),
 ) -> Result<(), &'b ContainerError<'x>> {
     for spec in parts {
-        let lists = spec.container_lists(Some(volumes))?;
-        for (list, kind) in lists.into_iter().zip(ContainerKind::ALL) {
-            list.into_iter()
-                .for_each(|container| visit(container, kind));
-        }
+        spec.visit_containers(Some(volumes), |container, list| {
+            visit(container, ContainerKind::ALL[list]);
+        })?;
     }
     Ok(())
 }

@@ -351,37 +351,55 @@ impl VolumeNames {
     }
 }
 
-/// The containers of a spec, by kind.
+/// The containers of a spec, by kind (for tests: the policy visits them).
+#[cfg(test)]
 pub type ContainerLists<'s, 'a> = [Vec<&'s Container<'a>>; 3];
 
 impl<'a> Spec<'a> {
     /// The containers, init containers and ephemeral containers that may mount one of
-    /// `volumes` (every one for `None`), read on first use. An Argo template's `container`,
-    /// `script`, `sidecars` and `containerSet` containers count as containers, and are always
-    /// read (they are rare, and a `containerSet` shares its mounts); its unnamed `container` or
-    /// `script` is `main`, as Argo names it, and the mounts of a `containerSet` apply to each
-    /// of its containers.
+    /// `volumes` (every one for `None`), read on first use: see [`Spec::visit_containers`].
+    #[cfg(test)]
     pub fn container_lists(
         &self,
         volumes: Option<&VolumeNames>,
     ) -> Result<ContainerLists<'_, 'a>, &ContainerError<'a>> {
-        fn read<'s, 'a>(
-            list: &'s Option<Vec<RawContainer<'a>>>,
-            volumes: Option<&VolumeNames>,
-        ) -> Result<Vec<&'s Container<'a>>, &'s ContainerError<'a>> {
-            list.iter()
+        let mut lists = ContainerLists::default();
+        self.visit_containers(volumes, |container, list| lists[list].push(container))?;
+        Ok(lists)
+    }
+
+    /// Calls `visit` with each container that may mount one of `volumes` (every one for
+    /// `None`), read on first use, and its list: 0 for containers, 1 for init containers, 2
+    /// for ephemeral containers. An Argo template's `container`, `script`, `sidecars` and
+    /// `containerSet` containers count as containers, after the others, and are always read
+    /// (they are rare, and a `containerSet` shares its mounts); its unnamed `container` or
+    /// `script` is `main`, as Argo names it, and the mounts of a `containerSet` apply to each
+    /// of its containers.
+    pub fn visit_containers<'s>(
+        &'s self,
+        volumes: Option<&VolumeNames>,
+        mut visit: impl FnMut(&'s Container<'a>, usize),
+    ) -> Result<(), &'s ContainerError<'a>> {
+        let lists = [
+            &self.containers,
+            &self.init_containers,
+            &self.ephemeral_containers,
+        ];
+        for (list, containers) in lists.into_iter().enumerate() {
+            let may_mount = containers
+                .iter()
                 .flatten()
-                .filter(|container| volumes.is_none_or(|volumes| container.may_mount(volumes)))
-                .map(RawContainer::read)
-                .collect()
+                .filter(|container| volumes.is_none_or(|volumes| container.may_mount(volumes)));
+            for container in may_mount {
+                visit(container.read()?, list);
+            }
+            if list == 0 {
+                self.argo_containers()?
+                    .iter()
+                    .for_each(|container| visit(container, 0));
+            }
         }
-        let mut containers = read(&self.containers, volumes)?;
-        containers.extend(self.argo_containers()?);
-        Ok([
-            containers,
-            read(&self.init_containers, volumes)?,
-            read(&self.ephemeral_containers, volumes)?,
-        ])
+        Ok(())
     }
 
     fn argo_containers(&self) -> Result<&[Container<'a>], &ContainerError<'a>> {
