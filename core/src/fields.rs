@@ -14,6 +14,9 @@ pub(crate) struct Shape {
     pub(crate) expecting: &'static str,
     /// The keys read, in the order of the readers.
     pub(crate) names: &'static [&'static str],
+    /// Bit `n` set when a key in `names` is `n` bytes long (for `n` < 64): most keys an object
+    /// has and the policy skips are told apart by their length alone.
+    pub(crate) lengths: u64,
     /// The keys that must be there.
     pub(crate) required: &'static [&'static str],
     /// Whether a key not in `names` is an error (a typo in the settings) or skipped.
@@ -33,6 +36,18 @@ pub(crate) fn read<'a, T: Default>(
     }
     fields.finish(reader)?;
     Ok(object)
+}
+
+/// The [`Shape::lengths`] of `names`.
+pub(crate) const fn lengths(names: &[&str]) -> u64 {
+    let (mut lengths, mut i) = (0, 0);
+    while i < names.len() {
+        if names[i].len() < 64 {
+            lengths |= 1 << names[i].len();
+        }
+        i += 1;
+    }
+    lengths
 }
 
 /// Where `key` is in `names` (`names.len()` if it is not), for [`object_fields!`] to switch on
@@ -77,10 +92,13 @@ impl FieldReader {
     fn next(&mut self, reader: &mut Reader) -> json::Result<Option<usize>> {
         let names = self.shape.names;
         while let Some(key) = reader.next_key(&mut self.after_value)? {
-            match names
-                .iter()
-                .position(|name| json::same_bytes(name.as_bytes(), &key))
-            {
+            let maybe = key.len() >= 64 || self.shape.lengths >> key.len() & 1 == 1;
+            let position = || {
+                names
+                    .iter()
+                    .position(|name| json::same_bytes(name.as_bytes(), &key))
+            };
+            match maybe.then(position).flatten() {
                 Some(field) if self.seen & bit(field) != 0 => {
                     return Err(reader.duplicate(names[field]));
                 }
@@ -137,6 +155,7 @@ macro_rules! object_fields {
                 static SHAPE: $crate::fields::Shape = $crate::fields::Shape {
                     expecting: $expecting,
                     names: NAMES,
+                    lengths: $crate::fields::lengths(NAMES),
                     required: &[$($($required),+)?],
                     strict: $strict,
                 };
@@ -226,6 +245,22 @@ mod tests {
         assert!(matches!(probe.name, Cow::Borrowed(_)));
         let escaped = parse(r#"{"n\u0061me":"\u0070","tag":"t","n\u00e9me":1}"#).unwrap();
         assert_eq!((&*escaped.name, escaped.tag.as_deref()), ("p", Some("t")));
+    }
+
+    #[test]
+    fn places_and_lengths_of_keys_are_worked_out_at_compile_time() {
+        const NAMES: &[&str] = &["name", "enabled", "tag", "ta"];
+        assert_eq!(
+            ["name", "tag", "ta", "t", "tags", ""].map(|key| position(NAMES, key)),
+            [0, 2, 3, 4, 4, 4]
+        );
+        assert_eq!(lengths(NAMES), 1 << 4 | 1 << 7 | 1 << 3 | 1 << 2);
+        let long = "k".repeat(64);
+        assert_eq!(
+            lengths(&[long.as_str(), "ab"]),
+            1 << 2,
+            "a key of 64 bytes or more has no bit"
+        );
     }
 
     #[test]
