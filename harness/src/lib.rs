@@ -40,11 +40,15 @@ pub enum Host {
 
 /// A wasmtime engine configured as `host` configures it. With `DSP_PERF_MAP` set in the
 /// environment it also writes `/tmp/perf-PID.map`, so that `perf report` names the guest's
-/// functions (see CONTRIBUTING.md, "Profiling").
+/// functions; with `DSP_JITDUMP`, `jit-PID.dump` in the working directory, which
+/// `perf inject --jit` turns into the guest's machine code for `perf annotate` (see
+/// CONTRIBUTING.md, "Profiling").
 fn engine(host: Host) -> Result<wasmtime::Engine, String> {
     let mut config = wasmtime::Config::new();
     config.epoch_interruption(host == Host::PolicyServer);
-    if std::env::var_os("DSP_PERF_MAP").is_some() {
+    if std::env::var_os("DSP_JITDUMP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::JitDump);
+    } else if std::env::var_os("DSP_PERF_MAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
     wasmtime::Engine::new(&config).map_err(|e| format!("cannot configure wasmtime: {e}"))
