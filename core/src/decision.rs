@@ -157,55 +157,57 @@ pub fn judge<'a, 's>(
 ) -> Judged<'a, 's> {
     let (mut warned_volumes, mut exempted) = (Vec::new(), Vec::new());
     // The violations are collected into the allocation of `volumes` (an in-place collect).
-    let violations = volumes.into_iter().filter_map(|volume| {
-        let allowed = !volume.mounted_by.is_empty()
-            && volume
-                .mounted_by
-                .iter()
-                .all(|container| settings.image_allowed(container.image));
-        if allowed {
-            return None;
-        }
-        let (admitted, rest) = exemptions::apply(&settings.exemptions, namespace, volume);
-        exempted.extend(admitted);
-        let volume = rest?;
-        let violates = |finding: &Finding| {
-            finding.exposure.is_socket() || settings.directory_mounts == DirectoryMounts::Reject
-        };
-        let (violating, warned): (Vec<Finding>, Vec<Finding>) =
-            if volume.findings.iter().all(violates) {
-                (volume.findings, Vec::new())
-            } else {
-                let (violating, rest) = volume.findings.into_iter().partition(violates);
-                let warned = match settings.directory_mounts {
-                    DirectoryMounts::Warn => rest,
-                    _ => Vec::new(),
+    let violations = volumes
+        .into_iter()
+        .filter_map(|volume| {
+            let allowed = !volume.mounted_by.is_empty()
+                && volume
+                    .mounted_by
+                    .iter()
+                    .all(|container| settings.image_allowed(container.image));
+            if allowed {
+                return None;
+            }
+            let (admitted, rest) = exemptions::apply(&settings.exemptions, namespace, volume);
+            exempted.extend(admitted);
+            let volume = rest?;
+            let violates = |finding: &Finding| {
+                finding.exposure.is_socket() || settings.directory_mounts == DirectoryMounts::Reject
+            };
+            let (violating, warned): (Vec<Finding>, Vec<Finding>) =
+                if volume.findings.iter().all(violates) {
+                    (volume.findings, Vec::new())
+                } else {
+                    let (violating, rest) = volume.findings.into_iter().partition(violates);
+                    let warned = match settings.directory_mounts {
+                        DirectoryMounts::Warn => rest,
+                        _ => Vec::new(),
+                    };
+                    (violating, warned)
                 };
-                (violating, warned)
+            let VolumeExposure {
+                volume: name,
+                host_path,
+                mut mounted_by,
+                ..
+            } = volume;
+            let with = |findings, mounted_by| VolumeExposure {
+                volume: name,
+                host_path,
+                findings,
+                mounted_by,
             };
-        let VolumeExposure {
-            volume: name,
-            host_path,
-            mut mounted_by,
-            ..
-        } = volume;
-        let with = |findings, mounted_by| VolumeExposure {
-            volume: name,
-            host_path,
-            findings,
-            mounted_by,
-        };
-        if !warned.is_empty() {
-            // Copied only for a volume that is in both lists.
-            let warned_by = match violating.is_empty() {
-                true => std::mem::take(&mut mounted_by),
-                false => mounted_by.clone(),
-            };
-            warned_volumes.push(with(warned, warned_by));
-        }
-        (!violating.is_empty()).then(|| with(violating, mounted_by))
-    });
-    let violations = violations.collect();
+            if !warned.is_empty() {
+                // Copied only for a volume that is in both lists.
+                let warned_by = match violating.is_empty() {
+                    true => std::mem::take(&mut mounted_by),
+                    false => mounted_by.clone(),
+                };
+                warned_volumes.push(with(warned, warned_by));
+            }
+            (!violating.is_empty()).then(|| with(violating, mounted_by))
+        })
+        .collect();
     Judged {
         violations,
         warned: warned_volumes,

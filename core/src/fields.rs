@@ -12,7 +12,7 @@ use crate::json::{self, Reader};
 pub(crate) struct Shape {
     /// For a type error: "a container".
     pub(crate) expecting: &'static str,
-    /// The keys read, in the order of the readers.
+    /// The keys read: `object_fields!` switches on a key's index here.
     pub(crate) names: &'static [&'static str],
     /// Bit `n` set when a key in `names` is `n` bytes long (for `n` < 64): most keys an object
     /// has and the policy skips are told apart by their length alone.
@@ -92,13 +92,15 @@ impl FieldReader {
     fn next(&mut self, reader: &mut Reader) -> json::Result<Option<usize>> {
         let names = self.shape.names;
         while let Some(key) = reader.next_key(&mut self.after_value)? {
-            let maybe = key.len() >= 64 || self.shape.lengths >> key.len() & 1 == 1;
-            let position = || {
+            let length_read = key.len() >= 64 || self.shape.lengths >> key.len() & 1 == 1;
+            let field = if length_read {
                 names
                     .iter()
                     .position(|name| json::same_bytes(name.as_bytes(), &key))
+            } else {
+                None
             };
-            match maybe.then(position).flatten() {
+            match field {
                 Some(field) if self.seen & bit(field) != 0 => {
                     return Err(reader.duplicate(names[field]));
                 }
