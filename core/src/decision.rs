@@ -135,7 +135,8 @@ impl<'a> Judged<'a, '_> {
                 if finding.containers.is_empty() {
                     keys.insert((volume.volume, finding.path.clone(), None));
                 }
-                for container in &finding.containers {
+                let reachers = volume.reached_by.iter().map(|(container, _)| container);
+                for container in finding.containers.iter().chain(reachers) {
                     keys.insert((
                         volume.volume,
                         finding.path.clone(),
@@ -160,11 +161,11 @@ pub fn judge<'a, 's>(
     let violations = volumes
         .into_iter()
         .filter_map(|volume| {
+            // Every container that can reach the volume must run an allowed image.
             let allowed = !volume.mounted_by.is_empty()
                 && volume
-                    .mounted_by
-                    .iter()
-                    .all(|container| settings.image_allowed(container.image));
+                    .reaching_images()
+                    .all(|image| settings.image_allowed(image));
             if allowed {
                 return None;
             }
@@ -189,23 +190,28 @@ pub fn judge<'a, 's>(
                 volume: name,
                 host_path,
                 mut mounted_by,
+                mut reached_by,
                 ..
             } = volume;
-            let with = |findings, mounted_by| VolumeExposure {
+            let with = |findings, mounted_by, reached_by| VolumeExposure {
                 volume: name,
                 host_path,
                 findings,
                 mounted_by,
+                reached_by,
             };
             if !warned.is_empty() {
                 // Copied only for a volume that is in both lists.
-                let warned_by = match violating.is_empty() {
-                    true => std::mem::take(&mut mounted_by),
-                    false => mounted_by.clone(),
+                let (warned_by, warned_reached) = match violating.is_empty() {
+                    true => (
+                        std::mem::take(&mut mounted_by),
+                        std::mem::take(&mut reached_by),
+                    ),
+                    false => (mounted_by.clone(), reached_by.clone()),
                 };
-                warned_volumes.push(with(warned, warned_by));
+                warned_volumes.push(with(warned, warned_by, warned_reached));
             }
-            (!violating.is_empty()).then(|| with(violating, mounted_by))
+            (!violating.is_empty()).then(|| with(violating, mounted_by, reached_by))
         })
         .collect();
     Judged {
@@ -247,6 +253,7 @@ pub fn scan<'a>(
                             containers: Vec::new(),
                         }],
                         mounted_by: Vec::new(),
+                        reached_by: Vec::new(),
                     })
                 })
                 .collect())
@@ -473,12 +480,15 @@ fn split_new<'a>(
     for volume in violations {
         let is_new = |finding: &Finding<'a>| {
             let key = |container| (volume.volume, finding.path.clone(), container);
-            if finding.containers.is_empty() {
+            // A container that reaches the volume without mounting it reaches what it exposes.
+            let reachers = volume.reached_by.iter().map(|(container, _)| container);
+            if finding.containers.is_empty() && volume.reached_by.is_empty() {
                 !old.contains(&key(None))
             } else {
                 finding
                     .containers
                     .iter()
+                    .chain(reachers)
                     .any(|container| !old.contains(&key(Some(identity.of(container)))))
             }
         };

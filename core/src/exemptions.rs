@@ -1,10 +1,10 @@
 //! Exemptions: which exposures a rule of the `exemptions` setting admits, in which namespaces,
 //! for which images and volumes.
 
-use crate::exposures::{ContainerRef, Finding, VolumeExposure};
+use crate::exposures::{Finding, VolumeExposure};
 use crate::fields::object_fields;
 use crate::host_path::{HostPath, through_var_links};
-use crate::settings::wildcard_match;
+use crate::settings::{dot_dot, image_match, image_pattern_problem, wildcard_match};
 
 /// One rule of `exemptions`. Every field given must match; `reason` is shown in the warning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,13 +60,21 @@ impl Exemption {
                 return problem(format!("{field}[{i}]"), "cannot be empty");
             }
         }
-        if self.images.is_none() && self.host_paths.is_none() && self.volumes.is_none() {
+        // Whoever creates the Pod names its volumes: a rule must hold the image or the path.
+        if self.images.is_none() && self.host_paths.is_none() {
             return problem(
                 String::new(),
-                "a rule must say what it admits with at least one of images, hostPaths or \
-                 volumes (a rule on namespaces alone would turn the policy off there: leave \
-                 those namespaces out of the policy instead)",
+                "a rule must say what it admits with images or hostPaths (a rule on \
+                 namespaces alone, or on namespaces and volume names, which whoever creates \
+                 the Pod chooses, would turn the policy off there: leave those namespaces out \
+                 of the policy instead)",
             );
+        }
+        for (i, pattern) in self.images.iter().flatten().enumerate() {
+            if let Some(message) = image_pattern_problem(pattern) {
+                let message = format!("{message} (leave images out to match any image)");
+                return problem(format!("images[{i}]"), &message);
+            }
         }
         for (i, path) in self.host_paths.iter().flatten().enumerate() {
             if !HostPath::is_absolute(path) {
@@ -77,6 +85,9 @@ impl Exemption {
                          a directory, or \\\\.\\pipe\\NAME"
                     ),
                 );
+            }
+            if let Some(message) = dot_dot(path) {
+                return problem(format!("hostPaths[{i}]"), &message);
             }
         }
         if self.reason.trim().is_empty() {
@@ -97,12 +108,12 @@ impl Exemption {
                 .volumes
                 .as_ref()
                 .is_none_or(|names| names.iter().any(|name| name == volume.volume))
+            // Every container that can reach the volume must run an image of the rule.
             && self.images.as_ref().is_none_or(|images| {
                 !volume.mounted_by.is_empty()
-                    && volume
-                        .mounted_by
-                        .iter()
-                        .all(|container: &ContainerRef| any(images, container.image))
+                    && volume.reaching_images().all(|image| {
+                        images.iter().any(|pattern| image_match(pattern, image))
+                    })
             })
     }
 
@@ -178,7 +189,7 @@ pub fn apply<'a, 'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exposures::{ContainerKind, Reach};
+    use crate::exposures::{ContainerKind, ContainerRef, Reach, Via};
     use crate::sockets::Exposure;
 
     fn rule(text: &str) -> Exemption {
@@ -210,6 +221,7 @@ mod tests {
                     image,
                 })
                 .collect(),
+            reached_by: Vec::new(),
         }
     }
 
@@ -261,6 +273,22 @@ mod tests {
             0,
             "a rule for the socket does not admit its directory"
         );
+    }
+
+    #[test]
+    fn an_image_rule_holds_only_if_every_reaching_container_matches() {
+        let r = rule(r#"{"namespaces":["*"],"images":["agent:*"],"reason":"r"}"#);
+        let mut v = volume("sock", &["/var/run/docker.sock"], &["agent:1"]);
+        assert_eq!(admitted(&r, "x", v.clone()), 1);
+        let debugger = ContainerRef {
+            name: "debugger",
+            kind: ContainerKind::Ephemeral,
+            image: "busybox",
+        };
+        v.reached_by.push((debugger, Via::DebugTarget("c")));
+        assert_eq!(admitted(&r, "x", v.clone()), 0);
+        v.reached_by[0].0.image = "agent@sha256:0123456789abcdef0123456789abcdef";
+        assert_eq!(admitted(&r, "x", v), 1);
     }
 
     #[test]
@@ -325,13 +353,27 @@ mod tests {
             "hostPaths[0]"
         );
         assert_eq!(
-            field(r#"{"namespaces":["a"],"volumes":["v"],"reason":" "}"#),
+            field(r#"{"namespaces":["a"],"images":["a:*"],"reason":" "}"#),
             "reason"
         );
         assert!(
-            rule(r#"{"namespaces":["a"],"volumes":["v"],"reason":"r"}"#)
+            rule(r#"{"namespaces":["a"],"images":["a:*"],"volumes":["v"],"reason":"r"}"#)
                 .check()
                 .is_ok()
+        );
+        // Volume names are the Pod author's choice: they hold nobody back.
+        assert_eq!(
+            field(r#"{"namespaces":["a"],"volumes":["v"],"reason":"r"}"#),
+            ""
+        );
+        // A pattern that matches every image is a rule on namespaces alone in disguise.
+        for image in ["*", "*:*", "*/*@*", "**"] {
+            let text = format!(r#"{{"namespaces":["a"],"images":["x:*","{image}"],"reason":"r"}}"#);
+            assert_eq!(field(&text), "images[1]", "{image}");
+        }
+        assert_eq!(
+            field(r#"{"namespaces":["a"],"hostPaths":["/var/run/../x.sock"],"reason":"r"}"#),
+            "hostPaths[0]"
         );
     }
 }

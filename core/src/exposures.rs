@@ -49,6 +49,16 @@ pub struct Finding<'a> {
     pub containers: Vec<ContainerRef<'a>>,
 }
 
+/// How a container that does not mount a volume reaches it: through the filesystem of a
+/// container that does, at `/proc/<pid>/root`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Via<'a> {
+    /// The Pod shares one process namespace (`shareProcessNamespace`) or the node's (`hostPID`).
+    ProcessNamespace,
+    /// An ephemeral container whose `targetContainerName` names a container that mounts it.
+    DebugTarget(&'a str),
+}
+
 /// The exposures of one hostPath volume.
 #[derive(Debug, Clone)]
 pub struct VolumeExposure<'a> {
@@ -58,6 +68,21 @@ pub struct VolumeExposure<'a> {
     pub findings: Vec<Finding<'a>>,
     /// Every container that mounts the volume in any way.
     pub mounted_by: Vec<ContainerRef<'a>>,
+    /// The containers that reach the volume without mounting it: an image rule holds only if
+    /// they match it too.
+    pub reached_by: Vec<(ContainerRef<'a>, Via<'a>)>,
+}
+
+impl<'a> VolumeExposure<'a> {
+    /// Every container whose image an image rule (`allowedImages`, an exemption's `images`)
+    /// must match to admit the volume: those that mount it and those that reach it.
+    pub fn reaching_images(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let reachers = self.reached_by.iter().map(|(container, _)| container);
+        self.mounted_by
+            .iter()
+            .chain(reachers)
+            .map(|container| container.image)
+    }
 }
 
 impl VolumeExposure<'_> {
@@ -106,6 +131,7 @@ pub fn scan_pod_spec<'a, 's>(
             host_path: &host_path.path,
             findings: whole.into_iter().collect(),
             mounted_by: Vec::new(),
+            reached_by: Vec::new(),
         });
     }
     if exposures.is_empty() {
@@ -163,7 +189,51 @@ pub fn scan_pod_spec<'a, 's>(
         }
     })?;
     exposures.retain(|volume| !volume.findings.is_empty());
+    if !exposures.is_empty() {
+        add_reachers(parts, &mut exposures)?;
+    }
     Ok(exposures)
+}
+
+/// Adds to each volume the containers that reach it without mounting it: every container of a
+/// Pod that shares a process namespace, and an ephemeral container whose debug target mounts
+/// it. Read only for an object that exposes something.
+fn add_reachers<'a, 's>(
+    parts: &[&'a Spec<'s>],
+    exposures: &mut [VolumeExposure<'a>],
+) -> Result<(), &'a ContainerError<'s>> {
+    let shared = parts.iter().any(|spec| spec.shares_processes());
+    let mut add = |container: &'a Container<'s>, kind| {
+        let me = ContainerRef {
+            name: &container.name,
+            kind,
+            image: container.image.as_deref().unwrap_or_default(),
+        };
+        let target = container.target_container_name.as_deref();
+        for volume in exposures.iter_mut() {
+            if volume.mounted_by.contains(&me) {
+                continue;
+            }
+            let via = match target {
+                _ if shared => Via::ProcessNamespace,
+                Some(target) if volume.mounted_by.iter().any(|m| m.name == target) => {
+                    Via::DebugTarget(target)
+                }
+                _ => continue,
+            };
+            volume.reached_by.push((me, via));
+        }
+    };
+    for spec in parts {
+        if shared {
+            spec.visit_containers(None, |container, list| {
+                add(container, ContainerKind::ALL[list])
+            })?;
+        } else {
+            spec.visit_ephemeral(|container| add(container, ContainerKind::Ephemeral))?;
+        }
+    }
+    Ok(())
 }
 
 /// How a mount reaches into its volume: as a whole, or through its `subPath` and its

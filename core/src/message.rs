@@ -1,6 +1,6 @@
 //! What users read: rejection messages (one line per volume) and short warnings.
 
-use crate::exposures::{ContainerKind, ContainerRef, Reach, VolumeExposure};
+use crate::exposures::{ContainerKind, ContainerRef, Reach, Via, VolumeExposure};
 use crate::host_path::HostPath;
 use crate::mutation::Removal;
 use crate::request::ObjectMeta;
@@ -199,6 +199,7 @@ fn write_volume_line(out: &mut String, volume: &VolumeExposure, persistent_volum
             write_mounted_by(out, &finding.containers);
         }
     }
+    write_reached_by(out, &volume.reached_by);
     out.push_str(". Fix: ");
     out.push_str(fix(volume, persistent_volume));
 }
@@ -280,6 +281,31 @@ fn write_mounted_by(out: &mut String, containers: &[ContainerRef]) {
         _ => out.push_str("mounted by containers "),
     }
     write_container_list(out, containers);
+}
+
+/// `; reached without a mount by container sidecar (shared process namespace), debugger
+/// (ephemeral, debug target agent)`: an image rule must hold for these containers too.
+fn write_reached_by(out: &mut String, reached_by: &[(ContainerRef, Via)]) {
+    for (i, (container, via)) in reached_by.iter().enumerate() {
+        out.push_str(if i == 0 {
+            "; reached without a mount, through /proc/<pid>/root of a container that mounts it, by "
+        } else {
+            ", "
+        });
+        write_container_list(out, std::slice::from_ref(container));
+        match via {
+            Via::ProcessNamespace => out.push_str(" (shared process namespace)"),
+            Via::DebugTarget(target) => {
+                out.push_str(" (debug target ");
+                push_shown(out, target);
+                out.push(')');
+            }
+        }
+        if !container.image.is_empty() {
+            out.push_str(" running ");
+            push_shown(out, container.image);
+        }
+    }
 }
 
 /// `agent, setup (init), debugger (ephemeral)`.

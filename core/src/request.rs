@@ -204,6 +204,11 @@ pub struct Spec<'a> {
     pub host_path: Option<HostPathSource<'a>>,
     /// A PersistentVolume's `local` source.
     pub local: Option<HostPathSource<'a>>,
+    /// A Pod's containers see each other's processes, and through `/proc/<pid>/root` each
+    /// other's mounts.
+    pub share_process_namespace: Option<bool>,
+    /// A Pod's containers see every process of the node, those of its own containers too.
+    pub host_pid: Option<bool>,
     /// The containers of an Argo template's `container`, `script`, `sidecars` and
     /// `containerSet`, read on first use.
     argo_containers: OnceCell<Result<Vec<Container<'a>>, ContainerError<'a>>>,
@@ -226,6 +231,8 @@ object_fields!(Spec, "a spec", {
     "jobTemplate" => job_template,
     "hostPath" => host_path,
     "local" => local,
+    "shareProcessNamespace" => share_process_namespace,
+    "hostPID" => host_pid,
 });
 
 /// A container, or a container list, that is not what a PodSpec holds: the raw JSON and the
@@ -257,14 +264,15 @@ pub struct RawContainer<'a> {
     text: &'a [u8],
     /// `name`, `image` and `volumeMounts` in `text`; `None` when it must be read whole (see
     /// [`Reader::raw_noting`]).
-    notes: Option<json::Notes<3>>,
+    notes: Option<json::Notes<4>>,
     /// Boxed: few containers are ever read, and a 1 MB Pod keeps more than a thousand.
     read: OnceCell<Box<Result<Container<'a>, ContainerError<'a>>>>,
 }
 
 impl<'a> Read<'a> for RawContainer<'a> {
     fn read(reader: &mut Reader<'a>) -> json::Result<Self> {
-        let (text, notes) = reader.raw_noting([b"name", b"image", b"volumeMounts"])?;
+        let (text, notes) =
+            reader.raw_noting([b"name", b"image", b"volumeMounts", b"targetContainerName"])?;
         Ok(RawContainer {
             text,
             notes,
@@ -282,14 +290,14 @@ impl<'a> RawContainer<'a> {
     /// The notes, when its name and image are plain strings (`null` or no image at all):
     /// whether it mounts a volume is then told by its mounts alone. A noted string has no
     /// escapes ([`json::Reader::raw_noting`]).
-    fn plain(&self) -> Option<&json::Notes<3>> {
+    fn plain(&self) -> Option<&json::Notes<4>> {
         let plain = |text: &[u8]| text.first() == Some(&b'"');
+        let plain_or_null = |text: &[u8]| text == b"null" || plain(text);
         let notes = self.notes.as_ref()?;
-        let [name, image, _] = notes;
-        let image_plain = self
-            .noted(image)
-            .is_none_or(|image| image == b"null" || plain(image));
-        (self.noted(name).is_none_or(plain) && image_plain).then_some(notes)
+        let [name, image, _, target] = notes;
+        let optional_plain = self.noted(image).is_none_or(plain_or_null)
+            && self.noted(target).is_none_or(plain_or_null);
+        (self.noted(name).is_none_or(plain) && optional_plain).then_some(notes)
     }
 
     /// False only if the container cannot mount any of `volumes`: a mount names its volume
@@ -299,7 +307,7 @@ impl<'a> RawContainer<'a> {
     /// mounts' JSON, without being read.
     fn may_mount(&self, volumes: &VolumeNames) -> bool {
         match self.plain() {
-            Some([_, _, mounts]) => self
+            Some([_, _, mounts, _]) => self
                 .noted(mounts)
                 .is_some_and(|mounts| mentions::backslash_or_any(mounts, &volumes.quoted)),
             None => mentions::backslash_or_any(self.text, &volumes.quoted),
@@ -316,11 +324,13 @@ impl<'a> RawContainer<'a> {
                 .map(|range| read_raw(&text[range]))
                 .transpose()
         }
-        let from_notes = |[name, image, mounts]: &json::Notes<3>| {
+        let from_notes = |[name, image, mounts, target]: &json::Notes<4>| {
             Ok::<_, ContainerError>(Container {
                 name: field(self.text, name)?.unwrap_or_default(),
                 image: field(self.text, image)?.flatten(),
                 volume_mounts: field(self.text, mounts)?.flatten(),
+                target_container_name: field(self.text, target)?.flatten(),
+                mirror_volume_mounts: None,
             })
         };
         let read = || {
@@ -415,7 +425,20 @@ impl<'a> Spec<'a> {
                 }
                 if let Some(Raw(sidecars)) = self.sidecars {
                     let sidecars: Option<Vec<Container>> = read_raw(sidecars)?;
-                    containers.extend(sidecars.unwrap_or_default());
+                    // Argo copies the main container's mounts into a sidecar that mirrors them.
+                    let main_mounts: Vec<VolumeMount> = containers
+                        .iter()
+                        .flat_map(|main| main.volume_mounts.iter().flatten().cloned())
+                        .collect();
+                    for mut sidecar in sidecars.unwrap_or_default() {
+                        if sidecar.mirror_volume_mounts == Some(true) {
+                            sidecar
+                                .volume_mounts
+                                .get_or_insert_with(Vec::new)
+                                .extend(main_mounts.iter().cloned());
+                        }
+                        containers.push(sidecar);
+                    }
                 }
                 if let Some(Raw(set)) = self.container_set {
                     let set: Option<ContainerSet> = read_raw(set)?;
@@ -433,6 +456,23 @@ impl<'a> Spec<'a> {
                 Ok(containers)
             })
             .as_deref()
+    }
+
+    /// Calls `visit` with each ephemeral container, read.
+    pub fn visit_ephemeral<'s>(
+        &'s self,
+        mut visit: impl FnMut(&'s Container<'a>),
+    ) -> Result<(), &'s ContainerError<'a>> {
+        for container in self.ephemeral_containers.iter().flatten() {
+            visit(container.read()?);
+        }
+        Ok(())
+    }
+
+    /// True when every container of the Pod can reach the mounts of every other one through
+    /// procfs: a shared process namespace, or the node's.
+    pub fn shares_processes(&self) -> bool {
+        self.share_process_namespace == Some(true) || self.host_pid == Some(true)
     }
 
     /// True when the spec lists containers: what makes a `template.spec` of a kind the policy
@@ -490,12 +530,17 @@ pub struct HostPathSource<'a> {
 
 object_fields!(HostPathSource, "a hostPath source", { "path" => path });
 
-/// A container: only its name, image and mounts are read.
+/// A container: only its name, image, mounts and what else lets it reach another
+/// container's mounts are read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Container<'a> {
     pub name: Str<'a>,
     pub image: Option<Str<'a>>,
     pub volume_mounts: Option<Vec<VolumeMount<'a>>>,
+    /// An ephemeral container's debug target, whose process namespace it joins.
+    pub target_container_name: Option<Str<'a>>,
+    /// An Argo sidecar that gets the main container's mounts.
+    pub mirror_volume_mounts: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -509,6 +554,8 @@ object_fields!(Container, "a container", {
     "name" => name,
     "image" => image,
     "volumeMounts" => volume_mounts,
+    "targetContainerName" => target_container_name,
+    "mirrorVolumeMounts" => mirror_volume_mounts,
 });
 
 object_fields!(VolumeMount, "a volume mount", {

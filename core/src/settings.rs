@@ -4,7 +4,7 @@ use crate::exemptions::Exemption;
 use crate::fields::{choices, object_fields};
 use crate::host_path::HostPath;
 use crate::json;
-use crate::sockets::{Runtime, SocketCatalog};
+use crate::sockets::{ALL_RUNTIMES, Runtime, SocketCatalog};
 
 choices! {
     /// What to do with directory and procfs exposures (a socket itself is always an exposure).
@@ -65,7 +65,9 @@ object_fields!(owned strict Settings, "a map of settings", {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            runtimes: vec![Runtime::Docker],
+            // Every runtime: a node's socket is containerd's or CRI-O's far more often than
+            // Docker's, and dockerd's own containers are reachable through containerd's.
+            runtimes: ALL_RUNTIMES.to_vec(),
             extra_socket_paths: Vec::new(),
             directory_mounts: DirectoryMounts::default(),
             allowed_images: Vec::new(),
@@ -102,6 +104,9 @@ impl Settings {
                      write /path/to/runtime.sock or \\\\.\\pipe\\NAME"
                 ));
             }
+            if let Some(problem) = dot_dot(path) {
+                return Err(format!("extraSocketPaths[{i}]: {problem}"));
+            }
             match HostPath::parse(path) {
                 HostPath::Unix(components) if components.is_empty() => {
                     return Err(format!(
@@ -120,11 +125,8 @@ impl Settings {
             }
         }
         for (i, pattern) in self.allowed_images.iter().enumerate() {
-            if pattern.trim().is_empty() {
-                return Err(format!(
-                    "allowedImages[{i}]: an image pattern cannot be empty; \
-                     write e.g. registry.example.com/agent:* (`*` matches any run of characters)"
-                ));
+            if let Some(problem) = image_pattern_problem(pattern) {
+                return Err(format!("allowedImages[{i}]: {problem}"));
             }
         }
         for (i, rule) in self.exemptions.iter().enumerate() {
@@ -145,8 +147,87 @@ impl Settings {
     pub fn image_allowed(&self, image: &str) -> bool {
         self.allowed_images
             .iter()
-            .any(|pattern| wildcard_match(pattern, image))
+            .any(|pattern| image_match(pattern, image))
     }
+}
+
+/// Why an image pattern (of `allowedImages` or an exemption's `images`) is refused: empty, or
+/// matching every image. Whoever creates the Pod picks its image, so a pattern that names no
+/// repository (`*`, `*:*`, `*/*@*`) admits anyone.
+pub fn image_pattern_problem(pattern: &str) -> Option<String> {
+    if pattern.trim().is_empty() {
+        return Some(
+            "an image pattern cannot be empty; write e.g. registry.example.com/agent:* \
+             (`*` matches any run of characters)"
+                .to_string(),
+        );
+    }
+    let repository = repository_part(pattern);
+    if !repository.chars().any(|c| c.is_alphanumeric()) {
+        return Some(format!(
+            "{pattern:?} matches every image, and whoever creates a Pod chooses its image: \
+             name the repository, e.g. registry.example.com/agent:*"
+        ));
+    }
+    None
+}
+
+/// The repository of an image reference: without its `@digest` and its `:tag` (a `:` after
+/// the last `/`; one before it is a registry's port).
+fn repository_part(image: &str) -> &str {
+    let name = image.split_once('@').map_or(image, |(name, _)| name);
+    let last = name.rfind('/').map_or(0, |slash| slash + 1);
+    match name[last..].find(':') {
+        Some(colon) => &name[..last + colon],
+        None => name,
+    }
+}
+
+/// Why a configured path with a `..` component is refused: the kernel resolves `..` after the
+/// links before it (`/var/run/../x` is `/x`, since `/var/run` links to `/run`), while a
+/// lexical reading gives `/var/x`; neither can be trusted to be the path meant.
+pub fn dot_dot(path: &str) -> Option<String> {
+    path.split(['/', '\\'])
+        .any(|component| component == "..")
+        .then(|| {
+            format!(
+                "{path:?} has a `..` component, which is ambiguous: the kernel resolves it \
+                 after following links such as /var/run -> /run, so it may name another place \
+                 than it reads as; write the path without `..`"
+            )
+        })
+}
+
+/// An image against a pattern of `allowedImages` or of an exemption's `images`: a glob
+/// (`*` matches any run of characters), where a pattern ending in `:*` (any tag of a
+/// repository) also matches the repository pinned by digest (`repo@sha256:...`), which is
+/// the same repository at some version.
+pub fn image_match(pattern: &str, image: &str) -> bool {
+    if wildcard_match(pattern, image) {
+        return true;
+    }
+    let Some(repository) = pattern.strip_suffix(":*") else {
+        return false;
+    };
+    match image.split_once('@') {
+        Some((name, digest)) => {
+            is_digest(digest) && repository_part(name) == name && wildcard_match(repository, name)
+        }
+        None => false,
+    }
+}
+
+/// `algorithm:hex`, as an image digest is written (`sha256:` and 64 hex digits).
+fn is_digest(digest: &str) -> bool {
+    let Some((algorithm, hex)) = digest.split_once(':') else {
+        return false;
+    };
+    !algorithm.is_empty()
+        && algorithm
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+        && hex.len() >= 32
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Glob match where `*` matches any run of characters and everything else is literal.
@@ -182,7 +263,7 @@ mod tests {
         for raw in ["{}", "null"] {
             let settings = Settings::from_json(raw.as_bytes()).unwrap();
             assert_eq!(settings, Settings::default());
-            assert_eq!(settings.runtimes, vec![Runtime::Docker]);
+            assert_eq!(settings.runtimes, ALL_RUNTIMES);
         }
     }
 
@@ -258,6 +339,79 @@ mod tests {
         assert!(message.contains("protects no socket"), "{message}");
         let only_extra = r#"{"runtimes":[],"extraSocketPaths":["/run/agent.sock"]}"#;
         assert!(Settings::from_json(only_extra.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn refuses_patterns_that_match_every_image() {
+        for pattern in ["*", "**", "*:*", "*@*", "*/*:*", "*.*/*"] {
+            let raw = format!(r#"{{"allowedImages":["a/b:*","{pattern}"]}}"#);
+            let message = error(&raw);
+            assert!(
+                message.starts_with("allowedImages[1]"),
+                "{pattern}: {message}"
+            );
+            assert!(message.contains("matches every image"), "{message}");
+        }
+        for pattern in [
+            "agent",
+            "*/agent:*",
+            "reg.example.com/*",
+            "*datadog*",
+            "reg:5000/*:*",
+        ] {
+            assert_eq!(image_pattern_problem(pattern), None, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn refuses_dot_dot_in_socket_paths() {
+        let message = error(r#"{"extraSocketPaths":["/var/run/../agent.sock"]}"#);
+        assert!(message.starts_with("extraSocketPaths[0]"), "{message}");
+        assert!(message.contains("/var/run -> /run"), "{message}");
+        assert!(dot_dot("/run/..x/a.sock").is_none());
+        assert!(dot_dot(r"\\.\pipe\..\x").is_some());
+    }
+
+    #[test]
+    fn a_tag_pattern_matches_the_same_repository_by_digest() {
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let agent = format!("gcr.io/datadoghq/agent@{digest}");
+        assert!(image_match("gcr.io/datadoghq/agent:*", &agent));
+        assert!(image_match(
+            "gcr.io/datadoghq/agent:*",
+            &format!("gcr.io/datadoghq/agent:7@{digest}")
+        ));
+        assert!(image_match(
+            "reg:5000/agent:*",
+            &format!("reg:5000/agent@{digest}")
+        ));
+        assert!(image_match("*/agent:*", &agent));
+        // Nothing else gets looser.
+        for (pattern, image) in [
+            ("gcr.io/datadoghq/agent:7.*", agent.clone()),
+            (
+                "gcr.io/datadoghq/agent:*",
+                format!("gcr.io/datadoghq/agent-evil@{digest}"),
+            ),
+            (
+                "gcr.io/datadoghq/agent:*",
+                "gcr.io/datadoghq/agent@latest".to_string(),
+            ),
+            (
+                "gcr.io/datadoghq/agent:*",
+                "gcr.io/datadoghq/agent@sha256:xyz".to_string(),
+            ),
+            ("gcr.io/datadoghq/agent", agent.clone()),
+            (
+                "gcr.io/datadoghq/agent:*",
+                format!("evil.io/x@{digest}#gcr.io/datadoghq/agent"),
+            ),
+        ] {
+            assert!(
+                !image_match(pattern, &image),
+                "{pattern} must not match {image}"
+            );
+        }
     }
 
     #[test]

@@ -24,131 +24,212 @@ choices! {
 /// Placeholder component in a preset path that matches any one component (a user id).
 const ANY_UID: &str = "<uid>";
 
-/// The presets: (runtime, socket). Paths are written in the spelling people know; patterns are
-/// their components in the `/run` spelling (the `/var/run` twin is matched by `canonical`), spelt
-/// out here so that no request pays for splitting them (a test checks they agree).
-const PRESETS: &[(Runtime, Socket<'static>)] = &[
+/// Every runtime: the default of `runtimes`.
+pub const ALL_RUNTIMES: [Runtime; 4] = [
+    Runtime::Docker,
+    Runtime::Containerd,
+    Runtime::Crio,
+    Runtime::Podman,
+];
+
+/// A preset: the runtimes whose preset includes it, and the socket.
+type Preset = (&'static [Runtime], Socket<'static>);
+
+/// A socket of the presets at `/run/...` (or a pipe), spelt out so that no request pays for
+/// splitting it (a test checks that the components agree with the written path).
+const fn unix(
+    runtimes: &'static [Runtime],
+    components: &'static [&'static str],
+    written: &'static str,
+    label: &'static str,
+) -> Preset {
+    let pattern = Pattern::Unix(Components::Fixed(components));
     (
-        Runtime::Docker,
+        runtimes,
         Socket {
-            pattern: Pattern::Unix(Components::Fixed(&["run", "docker.sock"])),
-            written: r"/var/run/docker.sock",
-            label: "the Docker daemon socket",
+            pattern,
+            subtree: false,
+            written,
+            label,
         },
+    )
+}
+
+const DOCKER: &[Runtime] = &[Runtime::Docker];
+const CONTAINERD: &[Runtime] = &[Runtime::Containerd];
+
+/// The presets, in the order messages list them. Paths are written in the spelling people
+/// know; patterns are their components in the `/run` spelling (the `/var/run` twin is matched
+/// by `canonical`). README's preset table says why each one is here.
+const PRESETS: &[Preset] = &[
+    unix(
+        DOCKER,
+        &["run", "docker.sock"],
+        "/var/run/docker.sock",
+        "the Docker daemon socket",
+    ),
+    unix(
+        DOCKER,
+        &["run", "docker", "containerd", "containerd.sock"],
+        "/var/run/docker/containerd/containerd.sock",
+        "Docker's own containerd socket",
+    ),
+    unix(
+        DOCKER,
+        &["run", "docker", "containerd", "containerd.sock.ttrpc"],
+        "/var/run/docker/containerd/containerd.sock.ttrpc",
+        "Docker's own containerd ttrpc socket",
+    ),
+    unix(
+        DOCKER,
+        &["run", "dockershim.sock"],
+        "/var/run/dockershim.sock",
+        "the dockershim socket",
+    ),
+    unix(
+        DOCKER,
+        &["run", "cri-dockerd.sock"],
+        "/var/run/cri-dockerd.sock",
+        "the cri-dockerd socket",
+    ),
+    unix(
+        DOCKER,
+        &["run", "user", ANY_UID, "docker.sock"],
+        "/run/user/<uid>/docker.sock",
+        "the rootless Docker daemon socket",
+    ),
+    unix(
+        DOCKER,
+        &["run", "buildkit", "buildkitd.sock"],
+        "/run/buildkit/buildkitd.sock",
+        "the BuildKit daemon socket",
     ),
     (
-        Runtime::Docker,
-        Socket {
-            pattern: Pattern::Unix(Components::Fixed(&[
-                "run",
-                "docker",
-                "containerd",
-                "containerd.sock",
-            ])),
-            written: r"/var/run/docker/containerd/containerd.sock",
-            label: "Docker's own containerd socket",
-        },
-    ),
-    (
-        Runtime::Docker,
-        Socket {
-            pattern: Pattern::Unix(Components::Fixed(&["run", "dockershim.sock"])),
-            written: r"/var/run/dockershim.sock",
-            label: "the dockershim socket",
-        },
-    ),
-    (
-        Runtime::Docker,
-        Socket {
-            pattern: Pattern::Unix(Components::Fixed(&["run", "cri-dockerd.sock"])),
-            written: r"/var/run/cri-dockerd.sock",
-            label: "the cri-dockerd socket",
-        },
-    ),
-    (
-        Runtime::Docker,
-        Socket {
-            pattern: Pattern::Unix(Components::Fixed(&["run", "user", ANY_UID, "docker.sock"])),
-            written: r"/run/user/<uid>/docker.sock",
-            label: "the rootless Docker daemon socket",
-        },
-    ),
-    (
-        Runtime::Docker,
+        DOCKER,
         Socket {
             pattern: Pattern::Pipe(Cow::Borrowed("docker_engine")),
+            subtree: false,
             written: r"\\.\pipe\docker_engine",
             label: "the Docker daemon pipe",
         },
     ),
     (
-        Runtime::Containerd,
+        DOCKER,
         Socket {
-            pattern: Pattern::Unix(Components::Fixed(&["run", "containerd", "containerd.sock"])),
-            written: r"/run/containerd/containerd.sock",
-            label: "the containerd socket",
+            pattern: Pattern::Pipe(Cow::Borrowed("cri-dockerd")),
+            subtree: false,
+            written: r"\\.\pipe\cri-dockerd",
+            label: "the cri-dockerd pipe",
         },
     ),
+    unix(
+        CONTAINERD,
+        &["run", "containerd", "containerd.sock"],
+        "/run/containerd/containerd.sock",
+        "the containerd socket",
+    ),
+    unix(
+        CONTAINERD,
+        &["run", "containerd", "containerd.sock.ttrpc"],
+        "/run/containerd/containerd.sock.ttrpc",
+        "the containerd ttrpc socket",
+    ),
+    // One socket per shim (per running container, named by a hash): anything under it.
     (
-        Runtime::Containerd,
+        CONTAINERD,
         Socket {
-            pattern: Pattern::Unix(Components::Fixed(&[
-                "run",
-                "k3s",
-                "containerd",
-                "containerd.sock",
-            ])),
-            written: r"/run/k3s/containerd/containerd.sock",
-            label: "the k3s containerd socket",
+            pattern: Pattern::Unix(Components::Fixed(&["run", "containerd", "s"])),
+            subtree: true,
+            written: "/run/containerd/s",
+            label: "the containerd shim sockets",
         },
     ),
+    unix(
+        CONTAINERD,
+        &["run", "k3s", "containerd", "containerd.sock"],
+        "/run/k3s/containerd/containerd.sock",
+        "the k3s and RKE2 containerd socket",
+    ),
+    unix(
+        CONTAINERD,
+        &["run", "k3s", "containerd", "containerd.sock.ttrpc"],
+        "/run/k3s/containerd/containerd.sock.ttrpc",
+        "the k3s and RKE2 containerd ttrpc socket",
+    ),
+    unix(
+        CONTAINERD,
+        &["run", "k0s", "containerd.sock"],
+        "/run/k0s/containerd.sock",
+        "the k0s containerd socket",
+    ),
+    unix(
+        CONTAINERD,
+        &[
+            "var",
+            "snap",
+            "microk8s",
+            "common",
+            "run",
+            "containerd.sock",
+        ],
+        "/var/snap/microk8s/common/run/containerd.sock",
+        "the MicroK8s containerd socket",
+    ),
     (
-        Runtime::Containerd,
+        CONTAINERD,
         Socket {
             pattern: Pattern::Pipe(Cow::Borrowed("containerd-containerd")),
+            subtree: false,
             written: r"\\.\pipe\containerd-containerd",
             label: "the containerd pipe",
         },
     ),
-    (
-        Runtime::Crio,
-        Socket {
-            pattern: Pattern::Unix(Components::Fixed(&["run", "crio", "crio.sock"])),
-            written: r"/var/run/crio/crio.sock",
-            label: "the CRI-O socket",
-        },
+    // NRI plugins connect here and may change every container the runtime creates.
+    unix(
+        &[Runtime::Containerd, Runtime::Crio],
+        &["run", "nri", "nri.sock"],
+        "/var/run/nri/nri.sock",
+        "the NRI socket",
     ),
-    (
-        Runtime::Podman,
-        Socket {
-            pattern: Pattern::Unix(Components::Fixed(&["run", "podman", "podman.sock"])),
-            written: r"/run/podman/podman.sock",
-            label: "the Podman socket",
-        },
+    unix(
+        &[Runtime::Crio],
+        &["run", "crio", "crio.sock"],
+        "/var/run/crio/crio.sock",
+        "the CRI-O socket",
     ),
-    (
-        Runtime::Podman,
-        Socket {
-            pattern: Pattern::Unix(Components::Fixed(&[
-                "run",
-                "user",
-                ANY_UID,
-                "podman",
-                "podman.sock",
-            ])),
-            written: r"/run/user/<uid>/podman/podman.sock",
-            label: "the rootless Podman socket",
-        },
+    unix(
+        &[Runtime::Podman],
+        &["run", "podman", "podman.sock"],
+        "/run/podman/podman.sock",
+        "the Podman socket",
+    ),
+    unix(
+        &[Runtime::Podman],
+        &["run", "user", ANY_UID, "podman", "podman.sock"],
+        "/run/user/<uid>/podman/podman.sock",
+        "the rootless Podman socket",
     ),
 ];
 
 /// A socket file name that is protected wherever it appears.
 const FILE_NAMES: &[(Runtime, &str, &str)] = &[
     (Runtime::Docker, "docker.sock", "a Docker daemon socket"),
+    (Runtime::Docker, "dockershim.sock", "a dockershim socket"),
+    (Runtime::Docker, "cri-dockerd.sock", "a cri-dockerd socket"),
+    (
+        Runtime::Docker,
+        "buildkitd.sock",
+        "a BuildKit daemon socket",
+    ),
     (
         Runtime::Containerd,
         "containerd.sock",
         "a containerd socket",
+    ),
+    (
+        Runtime::Containerd,
+        "containerd.sock.ttrpc",
+        "a containerd ttrpc socket",
     ),
     (Runtime::Crio, "crio.sock", "a CRI-O socket"),
     (Runtime::Podman, "podman.sock", "a Podman socket"),
@@ -210,6 +291,8 @@ impl<'a> std::ops::Deref for Components<'a> {
 #[derive(Debug, Clone)]
 struct Socket<'a> {
     pattern: Pattern<'a>,
+    /// Everything at or under the path is a socket of this kind (a directory of sockets).
+    subtree: bool,
     /// The path as a person wrote it, used when the host path gives no spelling to follow.
     written: &'a str,
     label: &'static str,
@@ -238,7 +321,7 @@ impl<'a> SocketCatalog<'a> {
     fn sockets(&self) -> impl Iterator<Item = &Socket<'a>> {
         let presets = PRESETS
             .iter()
-            .filter(|(runtime, _)| self.runtimes.contains(runtime))
+            .filter(|(runtimes, _)| runtimes.iter().any(|r| self.runtimes.contains(r)))
             .map(|(_, socket)| socket);
         let extra = self.extra.get_or_init(|| {
             self.extra_socket_paths
@@ -327,12 +410,18 @@ impl<'a> SocketCatalog<'a> {
         let canonical = canonical(components);
         for socket in self.sockets() {
             if let Pattern::Unix(pattern) = &socket.pattern
-                && pattern.len() == canonical.len()
+                && (pattern.len() == canonical.len()
+                    || (socket.subtree && pattern.len() < canonical.len()))
                 && prefix_matches(canonical, pattern)
             {
+                let shown = match pattern.len() == canonical.len() {
+                    true => socket.display(spelling, components),
+                    // Inside a directory of sockets: the path itself.
+                    false => HostPath::Unix(components.to_vec()).to_string(),
+                };
                 return Some(Exposure::Socket {
                     label: socket.label,
-                    socket: socket.display(spelling, components),
+                    socket: shown,
                 });
             }
         }
@@ -391,6 +480,7 @@ impl<'a> Socket<'a> {
         };
         Socket {
             pattern,
+            subtree: false,
             written: path,
             label,
         }
@@ -575,9 +665,11 @@ mod tests {
             vec![
                 "/var/run/docker.sock",
                 "/var/run/docker/containerd/containerd.sock",
+                "/var/run/docker/containerd/containerd.sock.ttrpc",
                 "/var/run/dockershim.sock",
                 "/var/run/cri-dockerd.sock",
-                "/var/run/user/<uid>/docker.sock"
+                "/var/run/user/<uid>/docker.sock",
+                "/var/run/buildkit/buildkitd.sock"
             ]
         );
         assert_eq!(directory(&catalog, "/run")[0], "/run/docker.sock");
@@ -677,10 +769,65 @@ mod tests {
         }
         assert_eq!(
             directory(&catalog, "/run/docker"),
-            vec!["/run/docker/containerd/containerd.sock"]
+            vec![
+                "/run/docker/containerd/containerd.sock",
+                "/run/docker/containerd/containerd.sock.ttrpc"
+            ]
         );
         // Only Docker's: the host's containerd needs the containerd preset.
         assert_eq!(classify(&catalog, "/run/containerd/containerd.sock"), None);
+    }
+
+    #[test]
+    fn containerd_shims_and_the_other_runtime_sockets() {
+        let all = SocketCatalog::new(&ALL_RUNTIMES, &[]);
+        for (path, shown) in [
+            ("/run/containerd/s/3f2a9c", "/run/containerd/s/3f2a9c"),
+            (
+                "/var/run/containerd/s/3f2a9c",
+                "/var/run/containerd/s/3f2a9c",
+            ),
+            ("/run/containerd/s", "/run/containerd/s"),
+            ("/run/containerd/s/", "/run/containerd/s"),
+            (
+                "/run/containerd/containerd.sock.ttrpc",
+                "/run/containerd/containerd.sock.ttrpc",
+            ),
+            (
+                "/opt/x/containerd.sock.ttrpc",
+                "/opt/x/containerd.sock.ttrpc",
+            ),
+            ("/var/run/nri/nri.sock", "/var/run/nri/nri.sock"),
+            ("/run/k0s/containerd.sock", "/run/k0s/containerd.sock"),
+            (
+                "/run/buildkit/buildkitd.sock",
+                "/run/buildkit/buildkitd.sock",
+            ),
+            (
+                "/var/snap/microk8s/common/run/containerd.sock",
+                "/var/snap/microk8s/common/run/containerd.sock",
+            ),
+        ] {
+            assert_eq!(socket(&all, path).as_deref(), Some(shown), "{path}");
+        }
+        assert_eq!(
+            directory(&all, "/var/snap/microk8s"),
+            vec!["/var/snap/microk8s/common/run/containerd.sock"]
+        );
+        assert!(directory(&all, "/run/containerd").contains(&"/run/containerd/s".to_string()));
+        assert!(
+            directory(&all, "/var")
+                .contains(&"/var/snap/microk8s/common/run/containerd.sock".to_string())
+        );
+        assert_eq!(classify(&all, "/run/containerd/sx"), None);
+        assert_eq!(
+            classify(&all, "/run/containerd/io.containerd.runtime.v2.task"),
+            None
+        );
+        // Only with the containerd preset.
+        assert_eq!(classify(&docker(), "/run/containerd/s/3f2a9c"), None);
+        let crio = SocketCatalog::new(&[Runtime::Crio], &[]);
+        assert!(socket(&crio, "/run/nri/nri.sock").is_some());
     }
 
     #[test]

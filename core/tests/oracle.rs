@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-/// What a path means under the default settings (`runtimes: [docker]`).
+/// What a path means under the Docker preset (`runtimes: [docker]`, which every case sets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Class {
     None,
@@ -192,6 +192,8 @@ struct GenContainer {
     mounts: Vec<GenMount>,
     /// A volume's name written elsewhere in the container, where it mounts nothing.
     env_value: &'static str,
+    /// For an ephemeral container: the container whose process namespace it joins.
+    target: Option<&'static str>,
 }
 
 const VOLUME_NAMES: &[&str] = &["a", "b", "c", "missing"];
@@ -230,12 +232,14 @@ fn container() -> impl Strategy<Value = GenContainer> {
         prop::sample::select(IMAGES),
         prop::collection::vec(mount(), 0..4),
         prop::sample::select(VOLUME_NAMES),
+        prop::option::weighted(0.5, prop::sample::select(CONTAINER_NAMES)),
     )
-        .prop_map(|(name, image, mounts, env_value)| GenContainer {
+        .prop_map(|(name, image, mounts, env_value, target)| GenContainer {
             name,
             image,
             mounts,
             env_value,
+            target,
         })
 }
 
@@ -246,8 +250,9 @@ fn pod() -> impl Strategy<Value = Value> {
         prop::collection::vec(container(), 1..3),
         prop::collection::vec(container(), 0..2),
         prop::collection::vec(container(), 0..2),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(volumes, containers, init, ephemeral)| {
+        .prop_map(|(volumes, containers, init, ephemeral, shared)| {
             let volumes: Vec<Value> = volumes
                 .iter()
                 .map(|v| match v.target {
@@ -255,7 +260,7 @@ fn pod() -> impl Strategy<Value = Value> {
                     None => json!({"name": v.name, "emptyDir": {}}),
                 })
                 .collect();
-            let list = |containers: &[GenContainer]| -> Value {
+            let list = |containers: &[GenContainer], debug: bool| -> Value {
                 containers
                     .iter()
                     .map(|c| {
@@ -274,7 +279,11 @@ fn pod() -> impl Strategy<Value = Value> {
                                 mount
                             })
                             .collect();
-                        json!({"name": c.name, "image": c.image, "volumeMounts": mounts, "env": [{"name": "K", "value": c.env_value}]})
+                        let mut container = json!({"name": c.name, "image": c.image, "volumeMounts": mounts, "env": [{"name": "K", "value": c.env_value}]});
+                        if let (true, Some(target)) = (debug, c.target) {
+                            container["targetContainerName"] = json!(target);
+                        }
+                        container
                     })
                     .collect()
             };
@@ -284,10 +293,11 @@ fn pod() -> impl Strategy<Value = Value> {
                 "metadata": {"name": "p", "namespace": "default", "labels": {"app": "p"}},
                 "spec": {
                     "volumes": volumes,
-                    "containers": list(&containers),
-                    "initContainers": list(&init),
-                    "ephemeralContainers": list(&ephemeral),
+                    "containers": list(&containers, false),
+                    "initContainers": list(&init, false),
+                    "ephemeralContainers": list(&ephemeral, true),
                     "restartPolicy": "Always",
+                    "shareProcessNamespace": shared,
                 },
             })
         })
@@ -316,8 +326,12 @@ fn strip_noise(path: &str) -> String {
     out
 }
 
-/// The reference, against k8s-openapi's types.
-fn expected(pod: &Pod) -> BTreeSet<Row> {
+/// The reference, against k8s-openapi's types. With `allowed` (`allowedImages: [agent:*]`), a
+/// volume is admitted when a container mounts it and every container that can reach it runs
+/// an `agent:` image: those that mount it, and those that reach it through /proc/<pid>/root
+/// (every container of a Pod that shares its process namespace; an ephemeral container whose
+/// target mounts it).
+fn expected(pod: &Pod, allowed: bool) -> BTreeSet<Row> {
     let spec = pod.spec.as_ref().expect("a pod spec");
     let volumes: &[Volume] = spec.volumes.as_deref().unwrap_or_default();
     let severity = |class: Class| match class {
@@ -338,10 +352,18 @@ fn expected(pod: &Pod) -> BTreeSet<Row> {
         .flatten()
         .map(|e| Container {
             name: e.name.clone(),
+            image: e.image.clone(),
             volume_mounts: e.volume_mounts.clone(),
             ..Default::default()
         })
         .collect();
+    let targets: Vec<Option<&str>> = spec
+        .ephemeral_containers
+        .iter()
+        .flatten()
+        .map(|e| e.target_container_name.as_deref())
+        .collect();
+    let shared = spec.share_process_namespace == Some(true);
     for c in &ephemeral {
         kinds.push((c, " (ephemeral)"));
     }
@@ -352,6 +374,40 @@ fn expected(pod: &Pod) -> BTreeSet<Row> {
         };
         let meant = target_meaning(&host_path.path).expect("a generated path");
         let class = meaning(meant);
+        let mounts_it = |c: &Container| {
+            c.volume_mounts
+                .iter()
+                .flatten()
+                .any(|m| m.name == volume.name)
+        };
+        let mounters: Vec<&Container> = kinds
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| mounts_it(c))
+            .collect();
+        let debuggers = ephemeral.iter().zip(&targets);
+        let reachers: Vec<&Container> = if shared {
+            kinds
+                .iter()
+                .map(|(c, _)| *c)
+                .filter(|c| !mounts_it(c))
+                .collect()
+        } else {
+            debuggers
+                .filter(|(c, target)| {
+                    !mounts_it(c) && target.is_some_and(|t| mounters.iter().any(|m| m.name == t))
+                })
+                .map(|(c, _)| c)
+                .collect()
+        };
+        let agent = |c: &&Container| c.image.as_deref().unwrap_or_default().starts_with("agent:");
+        if allowed
+            && !mounters.is_empty()
+            && mounters.iter().all(agent)
+            && reachers.iter().all(agent)
+        {
+            continue;
+        }
         let whole: Vec<String> = kinds
             .iter()
             .filter(|(c, _)| {
@@ -408,6 +464,12 @@ fn expected(pod: &Pod) -> BTreeSet<Row> {
     rows
 }
 
+/// The settings with `runtimes: [docker]`, the preset the reference knows.
+fn docker_only(mut settings: Value) -> Value {
+    settings["runtimes"] = json!(["docker"]);
+    settings
+}
+
 fn payload(object: &Value, settings: Value, old: Option<&Value>) -> Vec<u8> {
     let operation = if old.is_some() { "UPDATE" } else { "CREATE" };
     let payload = json!({
@@ -420,14 +482,14 @@ fn payload(object: &Value, settings: Value, old: Option<&Value>) -> Vec<u8> {
             "object": object,
             "oldObject": old,
         },
-        "settings": settings,
+        "settings": docker_only(settings),
     });
     // As the engine hands it to the module: every key sorted.
     serde_json::to_vec(&testkit::engine_order(&payload)).unwrap()
 }
 
-fn policy_rows(object: &Value) -> BTreeSet<Row> {
-    let raw = payload(object, json!({"directoryMounts": "warn"}), None);
+fn policy_rows(object: &Value, settings: Value) -> BTreeSet<Row> {
+    let raw = payload(object, settings, None);
     let report = report(&raw);
     let mut rows = BTreeSet::new();
     for row in report.findings {
@@ -534,11 +596,21 @@ proptest! {
     #[test]
     fn the_policy_finds_what_the_typed_reference_finds(object in pod()) {
         let typed: Pod = serde_json::from_value(object.clone()).expect("k8s-openapi decodes the Pod");
-        let expected = expected(&typed);
-        prop_assert_eq!(&policy_rows(&object), &expected, "object: {}", object);
+        let expected = expected(&typed, false);
+        let settings = json!({"directoryMounts": "warn"});
+        prop_assert_eq!(&policy_rows(&object, settings), &expected, "object: {}", object);
         let raw = payload(&object, json!({"directoryMounts": "warn"}), None);
         let verdict = evaluate(&raw);
         prop_assert_eq!(verdict.accepted, !expected.iter().any(|row| row.3 == "reject"));
+    }
+
+    /// `allowedImages` admits a volume only while no other image can reach it.
+    #[test]
+    fn an_image_rule_holds_only_while_no_other_image_reaches_the_volume(object in pod()) {
+        let typed: Pod = serde_json::from_value(object.clone()).expect("k8s-openapi decodes the Pod");
+        let expected = expected(&typed, true);
+        let settings = json!({"directoryMounts": "warn", "allowedImages": ["agent:*"]});
+        prop_assert_eq!(&policy_rows(&object, settings), &expected, "object: {}", object);
     }
 
     /// Mutating, then validating the result: accepted, mutated no further, nothing dangling,
@@ -551,7 +623,7 @@ proptest! {
         let Some(mutated) = first.mutated_object.clone() else {
             // Nothing to remove: the reference agrees there is no socket exposure.
             let typed: Pod = serde_json::from_value(object.clone()).unwrap();
-            prop_assert!(!expected(&typed).iter().any(|row| row.3 == "reject"), "{}", object);
+            prop_assert!(!expected(&typed, false).iter().any(|row| row.3 == "reject"), "{}", object);
             return Ok(());
         };
         let mutated: Value = serde_json::from_str(&mutated).unwrap();
