@@ -6,10 +6,13 @@ use crate::exposures::{ContainerRef, Finding, Reach, VolumeExposure, scan_pod_sp
 use crate::host_path::HostPath;
 use crate::json::WithText;
 use crate::json_text;
-use crate::kinds::{self, Target};
+use crate::kinds::{self, Located, PodSpecAt, Target};
 use crate::message;
 use crate::mutation;
-use crate::request::{AdmissionRequest, KubeObject, Payload};
+use crate::patches;
+use crate::request::{
+    AdmissionRequest, KubeObject, PartError, Payload, PersistentVolumeSpec, read_at,
+};
 use crate::response::{Object, ToJson, ValidationResponse};
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
 use crate::sockets::SocketCatalog;
@@ -18,8 +21,108 @@ use std::collections::BTreeSet;
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
 pub fn validate(raw: &[u8]) -> ValidationResponse {
     match Payload::parse(raw) {
-        Ok((request, settings)) => respond(decide(&request, &settings, raw)),
+        Ok((request, settings)) => match Sites::read(&request, &settings, raw) {
+            Ok(sites) => respond(decide(&request, &sites, &settings, raw)),
+            Err(message) => reject(message, Vec::new()),
+        },
         Err(error) => reject(error.to_string(), Vec::new()),
+    }
+}
+
+/// What the policy judges in an object: a pod spec at its place, or a PersistentVolume's spec.
+#[derive(Debug)]
+pub enum Subject<'a> {
+    // Boxed: a pod spec is large, and most requests have one.
+    PodSpec(Box<Located<'a>>),
+    PersistentVolume(PersistentVolumeSpec<'a>),
+}
+
+impl Subject<'_> {
+    fn pod_spec_at(&self) -> Option<PodSpecAt> {
+        match self {
+            Subject::PodSpec(located) => Some(located.at),
+            Subject::PersistentVolume(_) => None,
+        }
+    }
+}
+
+/// One place the policy judges, in the object and in the old object of an UPDATE.
+#[derive(Debug)]
+pub struct Site<'a> {
+    pub new: Subject<'a>,
+    pub old: Option<Subject<'a>>,
+}
+
+/// Every place of a request's object the policy judges, read at its kind's places.
+#[derive(Debug, Default)]
+pub struct Sites<'a> {
+    pub sites: Vec<Site<'a>>,
+    /// Found by searching an object of a kind the policy does not know (`unknownKinds: scan`).
+    pub discovered: bool,
+    /// The object's kind is one the policy reads (or one it searched).
+    pub inspected: bool,
+}
+
+impl<'a> Sites<'a> {
+    /// Reads the places of the object (and of the old object) that the kind's row names. A
+    /// place of a known kind that is not what the row says is an error; a candidate place of
+    /// an unknown kind that is not a pod template that lists containers is passed over.
+    pub fn read(
+        request: &'a AdmissionRequest<'a>,
+        settings: &Settings,
+        raw: &[u8],
+    ) -> Result<Sites<'a>, String> {
+        let known = kinds::target(&request.kind.group, &request.kind.kind);
+        let (target, discovered) = match (known, settings.unknown_kinds) {
+            (Some(target), _) => (target, false),
+            (None, UnknownKinds::Scan) => (Target::PodSpecs(kinds::CANDIDATES), true),
+            (None, UnknownKinds::Ignore) => return Ok(Sites::default()),
+        };
+        let mut sites = Sites {
+            sites: Vec::new(),
+            discovered,
+            inspected: !discovered,
+        };
+        let (Some(object), true) = (
+            &request.object,
+            matches!(&*request.operation, "CREATE" | "UPDATE"),
+        ) else {
+            return Ok(sites);
+        };
+        let unreadable =
+            |error: PartError| format!("cannot read the request: {}", error.locate(raw));
+        let read = |text: &'a [u8], at: Option<PodSpecAt>| -> Result<Option<Subject<'a>>, String> {
+            match at {
+                None => Ok(read_at::<PersistentVolumeSpec>(text, &["spec"])
+                    .map_err(unreadable)?
+                    .map(Subject::PersistentVolume)),
+                Some(at) => match at.read(text) {
+                    Ok(Some(located)) if !discovered || located.spec.has_containers() => {
+                        Ok(Some(Subject::PodSpec(Box::new(located))))
+                    }
+                    Ok(_) => Ok(None),
+                    Err(_) if discovered => Ok(None),
+                    Err(error) => Err(unreadable(error)),
+                },
+            }
+        };
+        let places: Vec<Option<PodSpecAt>> = match target {
+            Target::PodSpecs(places) => places.iter().copied().map(Some).collect(),
+            Target::PersistentVolume => vec![None],
+        };
+        let update = request.operation == "UPDATE";
+        for at in places {
+            let Some(new) = read(object.text, at)? else {
+                continue;
+            };
+            let old = match (update, &request.old_object) {
+                (true, Some(old)) => read(old.text, at)?,
+                _ => None,
+            };
+            sites.sites.push(Site { new, old });
+        }
+        sites.inspected |= !sites.sites.is_empty();
+        Ok(sites)
     }
 }
 
@@ -35,11 +138,10 @@ pub enum Verdict<'a> {
         message: String,
         warnings: Vec<String>,
     },
-    /// Accept the object (its text) with `removals` taken out of its pod spec at `at`.
+    /// Accept the object (its text) with each place's removals taken out of its pod spec.
     Mutate {
         object: &'a [u8],
-        at: kinds::PodSpecAt,
-        removals: Vec<mutation::Removal<'a>>,
+        edits: Vec<(PodSpecAt, Vec<mutation::Removal<'a>>)>,
         warnings: Vec<String>,
         exempted: Vec<String>,
     },
@@ -69,12 +171,11 @@ fn respond(verdict: Verdict) -> ValidationResponse {
         Verdict::Reject { message, warnings } => reject(message, warnings),
         Verdict::Mutate {
             object,
-            at,
-            removals,
+            edits,
             warnings,
             exempted,
         } => {
-            let mut response = mutate(object, at, &removals, warnings);
+            let mut response = mutate(object, &edits, warnings);
             annotate(&mut response, "exempted-socket-mounts", &exempted);
             response
         }
@@ -221,23 +322,15 @@ pub fn judge<'a, 's>(
     }
 }
 
-/// Every exposure of `object` as a `target`; `Err` locates, in the payload `raw`, a container
-/// list that could not be read.
-pub fn scan<'a>(
-    object: &'a KubeObject<'_>,
-    target: Target,
+/// Every exposure of a subject; `Err` is a container list that could not be read.
+pub fn scan<'a, 's>(
+    subject: &'a Subject<'s>,
     catalog: &SocketCatalog,
-    raw: &[u8],
-) -> Result<Vec<VolumeExposure<'a>>, String> {
-    match target {
-        Target::PodSpec(at) => {
-            scan_pod_spec(&at.parts(object), catalog).map_err(|error| error.locate(raw))
-        }
+) -> Result<Vec<VolumeExposure<'a>>, &'a PartError<'s>> {
+    match subject {
+        Subject::PodSpec(located) => scan_pod_spec(&located.parts(), catalog),
         // The kubelet bind-mounts a `local` PersistentVolume exactly as a hostPath one.
-        Target::PersistentVolume => {
-            let Some(spec) = &object.spec else {
-                return Ok(Vec::new());
-            };
+        Subject::PersistentVolume(spec) => {
             Ok([("hostPath", &spec.host_path), ("local", &spec.local)]
                 .into_iter()
                 .filter_map(|(field, source)| {
@@ -261,32 +354,23 @@ pub fn scan<'a>(
     }
 }
 
-/// What the policy inspects in the request's object, and whether it was found by searching an
-/// object of a kind the policy does not know (`unknownKinds: scan`).
-fn target_of(request: &AdmissionRequest, settings: &Settings) -> Option<(Target, bool)> {
-    if let Some(target) = kinds::target(&request.kind.group, &request.kind.kind) {
-        return Some((target, false));
-    }
-    match settings.unknown_kinds {
-        UnknownKinds::Ignore => None,
-        UnknownKinds::Scan => {
-            let at = kinds::discover(request.object.as_ref()?)?;
-            Some((Target::PodSpec(at), true))
-        }
-    }
-}
-
-/// The decision on a request, as a [`Verdict`]; `raw` locates a container that cannot be read.
-fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) -> Verdict<'a> {
-    let Some((target, discovered)) = target_of(request, settings) else {
+/// The decision on a request, as a [`Verdict`]: each place of the object judged, the
+/// verdicts combined; `raw` locates a container that cannot be read.
+fn decide<'a>(
+    request: &'a AdmissionRequest<'a>,
+    sites: &'a Sites<'a>,
+    settings: &Settings,
+    raw: &[u8],
+) -> Verdict<'a> {
+    if !sites.inspected {
         return Verdict::accept(Vec::new());
-    };
+    }
     let update = match &*request.operation {
         "CREATE" => false,
         "UPDATE" => true,
         _ => return Verdict::accept(Vec::new()),
     };
-    let Some(object) = &request.object else {
+    if request.object.is_none() {
         return Verdict::reject(
             format!(
                 "cannot read the request: request.object is missing from a {} {}",
@@ -294,8 +378,7 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
             ),
             Vec::new(),
         );
-    };
-    let meta = object.metadata();
+    }
     // An object is being deleted only if it already was: the API server clears a
     // deletionTimestamp sent with a CREATE after the webhooks, and an UPDATE that sets one can
     // still change the spec.
@@ -307,31 +390,106 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     if being_deleted {
         return Verdict::accept(Vec::new());
     }
-    if let Target::PodSpec(at) = target {
-        let patches = at.host_path_patches(object);
-        let old_patches = match (update, &request.old_object) {
-            (true, Some(old)) => at.host_path_patches(old),
-            _ => Vec::new(),
-        };
-        let new: Vec<String> = patches
-            .into_iter()
-            .filter(|patch| !old_patches.contains(patch))
-            .map(|(path, _)| path)
-            .collect();
-        if !new.is_empty() {
-            let name = message::object_name(&request.kind.kind, meta);
-            return Verdict::reject(message::host_path_patches(&name, &new), Vec::new());
+    let mut verdicts = sites
+        .sites
+        .iter()
+        .map(|site| decide_site(request, site, sites.discovered, update, settings, raw));
+    match (verdicts.next(), verdicts.next()) {
+        (None, _) => Verdict::accept(Vec::new()),
+        (Some(only), None) => only,
+        (Some(first), Some(second)) => combine([first, second].into_iter().chain(verdicts)),
+    }
+}
+
+/// The verdicts of several places of one object as one: rejected if any place is, else
+/// mutated where any place is, with every warning and audit value.
+fn combine<'a>(verdicts: impl Iterator<Item = Verdict<'a>>) -> Verdict<'a> {
+    let (mut messages, mut warnings, mut exempted) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut mutated, mut edits) = (None, Vec::new());
+    for verdict in verdicts {
+        match verdict {
+            Verdict::Accept {
+                warnings: w,
+                exempted: e,
+            } => {
+                warnings.extend(w);
+                exempted.extend(e);
+            }
+            Verdict::Reject {
+                message,
+                warnings: w,
+            } => {
+                messages.push(message);
+                warnings.extend(w);
+            }
+            Verdict::Mutate {
+                object,
+                edits: more,
+                warnings: w,
+                exempted: e,
+            } => {
+                mutated = Some(object);
+                edits.extend(more);
+                warnings.extend(w);
+                exempted.extend(e);
+            }
         }
     }
-    let catalog = settings.catalog();
-    let unreadable =
-        |message| Verdict::reject(format!("cannot read the request: {message}"), Vec::new());
-    let namespace = request.namespace();
-    let judged = match scan(object, target, &catalog, raw) {
-        Ok(exposures) => judge(exposures, settings, namespace),
-        Err(message) => return unreadable(message),
+    match (messages.is_empty(), mutated) {
+        (false, _) => Verdict::reject(messages.join("\n"), warnings),
+        (true, Some(object)) => Verdict::Mutate {
+            object,
+            edits,
+            warnings,
+            exempted,
+        },
+        (true, None) => Verdict::Accept { warnings, exempted },
+    }
+}
+
+/// The decision on one place of the request's object.
+fn decide_site<'a>(
+    request: &'a AdmissionRequest<'a>,
+    site: &'a Site<'a>,
+    discovered: bool,
+    update: bool,
+    settings: &Settings,
+    raw: &[u8],
+) -> Verdict<'a> {
+    let Some(object) = &request.object else {
+        return Verdict::accept(Vec::new());
     };
-    let persistent_volume = target == Target::PersistentVolume;
+    let meta = object.metadata();
+    let at = site.new.pod_spec_at();
+    let mut name = message::object_name(&request.kind.kind, meta);
+    if let (true, Some(at)) = (discovered, at) {
+        name = message::discovered(&name, &at.path());
+    }
+    let catalog = settings.catalog();
+    let unreadable = |error: &PartError| {
+        Verdict::reject(
+            format!("cannot read the request: {}", error.locate(raw)),
+            Vec::new(),
+        )
+    };
+    let namespace = request.namespace();
+    let exposures = match scan(&site.new, &catalog) {
+        Ok(exposures) => exposures,
+        Err(error) => return unreadable(error),
+    };
+    if let Subject::PodSpec(located) = &site.new {
+        let mut problems = patches::problems(located);
+        // What the old object had already is not what this request adds.
+        if let (true, Some(Subject::PodSpec(old))) = (update, &site.old) {
+            let before = patches::problems(old);
+            problems.retain(|problem| !before.contains(problem));
+        }
+        if !problems.is_empty() {
+            return Verdict::reject(message::pod_spec_patches(&name, &problems), Vec::new());
+        }
+    }
+    let judged = judge(exposures, settings, namespace);
+    let persistent_volume = at.is_none();
     let mut warnings: Vec<String> = judged
         .warned
         .iter()
@@ -351,19 +509,15 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     if judged.violations.is_empty() {
         return Verdict::Accept { warnings, exempted };
     }
-    let mut name = message::object_name(&request.kind.kind, meta);
-    if let (true, Target::PodSpec(at)) = (discovered, target) {
-        name = message::discovered(&name, &at.path());
-    }
 
-    let identity = match target {
-        Target::PodSpec(at) if at.is_pod() => Identity::WithImage,
+    let identity = match at {
+        Some(at) if at.is_pod() => Identity::WithImage,
         _ => Identity::WithoutImage,
     };
-    let old = match (update, &request.old_object) {
-        (true, Some(old)) => match scan(old, target, &catalog, raw) {
+    let old = match (update, &site.old) {
+        (true, Some(old)) => match scan(old, &catalog) {
             Ok(exposures) => judge(exposures, settings, namespace).keys(identity),
-            Err(message) => return unreadable(message),
+            Err(error) => return unreadable(error),
         },
         _ => BTreeSet::new(),
     };
@@ -383,7 +537,7 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     // mounts are immutable, so a Pod UPDATE is judged as in reject mode.
     let mut removals = Vec::new();
     let mut blocking_existing = existing;
-    if let (Mode::Mutate, Target::PodSpec(at)) = (settings.mode, target)
+    if let (Mode::Mutate, Some(at)) = (settings.mode, at)
         && !(update && at.is_pod())
     {
         let (planned, remaining) = mutation::plan(new);
@@ -414,7 +568,7 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
             warnings,
         );
     }
-    if let Target::PodSpec(at) = target
+    if let Some(at) = at
         && !at.is_pod()
         && !blocking_existing.is_empty()
         && template_changed(request, at)
@@ -427,11 +581,10 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
         );
     }
     warnings.extend(existing_warnings);
-    match target {
-        Target::PodSpec(at) if !removals.is_empty() => Verdict::Mutate {
+    match at {
+        Some(at) if !removals.is_empty() => Verdict::Mutate {
             object: object.text,
-            at,
-            removals,
+            edits: vec![(at, removals)],
             warnings,
             exempted,
         },
@@ -439,27 +592,37 @@ fn decide<'a>(request: &'a AdmissionRequest, settings: &Settings, raw: &[u8]) ->
     }
 }
 
-/// Removes `removals` from the request's object (its text) and answers with the mutated object.
+/// Removes each place's `removals` from the request's object (its text) and answers with the
+/// mutated object.
 fn mutate(
     object: &[u8],
-    at: kinds::PodSpecAt,
-    removals: &[mutation::Removal],
+    edits: &[(PodSpecAt, Vec<mutation::Removal>)],
     mut warnings: Vec<String>,
 ) -> ValidationResponse {
-    let mutated = mutation::apply(object, at, removals).and_then(|text| {
-        String::from_utf8(text).map_err(|_| "the object is not UTF-8".to_string())
-    });
-    let object = match mutated {
+    let mut text = object.to_vec();
+    for (at, removals) in edits {
+        match mutation::apply(&text, *at, removals) {
+            Ok(edited) => text = edited,
+            Err(error) => {
+                return reject(
+                    format!("cannot remove the socket mounts: {error}"),
+                    warnings,
+                );
+            }
+        }
+    }
+    let object = match String::from_utf8(text) {
         Ok(object) => object,
-        Err(error) => {
+        Err(_) => {
             return reject(
-                format!("cannot remove the socket mounts: {error}"),
+                "cannot remove the socket mounts: the object is not UTF-8".to_string(),
                 warnings,
             );
         }
     };
-    let removed: Vec<String> = removals.iter().map(|r| r.audit()).collect();
-    warnings.splice(0..0, removals.iter().map(|r| r.describe("removed")));
+    let removals = edits.iter().flat_map(|(_, removals)| removals);
+    let removed: Vec<String> = removals.clone().map(|r| r.audit()).collect();
+    warnings.splice(0..0, removals.map(|r| r.describe("removed")));
     let mut response = accept(warnings);
     response.mutated_object = Some(object);
     annotate(&mut response, "removed-socket-mounts", &removed);
@@ -503,7 +666,7 @@ fn split_new<'a>(
 
 /// True when the pod template of an UPDATE differs from the old one in any field. Only this
 /// rare path (an update of a workload that already exposes a socket) compares whole templates.
-fn template_changed(request: &AdmissionRequest, at: kinds::PodSpecAt) -> bool {
+fn template_changed(request: &AdmissionRequest, at: PodSpecAt) -> bool {
     fn template<'t>(
         object: &Option<WithText<'t, Box<KubeObject>>>,
         keys: &[&str],
@@ -592,39 +755,39 @@ impl ToJson for Report {
 /// Evaluates a `validate` payload and lists the exposures the decision was made on, with the
 /// same scan and settings: a report can never disagree with the admission decision.
 pub fn report(raw: &[u8]) -> Report {
+    let failed = |message: String| Report {
+        response: reject(message, Vec::new()),
+        findings: Vec::new(),
+        not_inspected: None,
+    };
     let (request, settings) = match Payload::parse(raw) {
         Ok(read) => read,
-        Err(error) => {
-            return Report {
-                response: reject(error.to_string(), Vec::new()),
-                findings: Vec::new(),
-                not_inspected: None,
-            };
-        }
+        Err(error) => return failed(error.to_string()),
     };
-    let response = respond(decide(&request, &settings, raw));
-    let target = target_of(&request, &settings);
+    let sites = match Sites::read(&request, &settings, raw) {
+        Ok(sites) => sites,
+        Err(message) => return failed(message),
+    };
+    let response = respond(decide(&request, &sites, &settings, raw));
     let mut findings = Vec::new();
     // A plain acceptance (e.g. of an object being deleted) lists nothing: the rows never
     // contradict the verdict.
     let plain_accept =
         response.accepted && response.warnings.is_none() && response.mutated_object.is_none();
-    if !plain_accept
-        && let Some((target, _)) = target
-        && let Some(object) = &request.object
-    {
-        let catalog = settings.catalog();
-        let exposures = scan(object, target, &catalog, raw).unwrap_or_default();
+    let catalog = settings.catalog();
+    for site in sites.sites.iter().filter(|_| !plain_accept) {
+        let exposures = scan(&site.new, &catalog).unwrap_or_default();
         let judged = judge(exposures, &settings, request.namespace());
+        let persistent_volume = site.new.pod_spec_at().is_none();
         let rows = |severity, volumes: &[VolumeExposure]| {
             volumes
                 .iter()
                 .flat_map(|volume| volume.findings.iter().map(move |f| (volume, f)))
                 .map(|(volume, finding)| ReportRow {
                     severity,
-                    volume: match target {
-                        Target::PersistentVolume => format!("spec.{}", volume.volume),
-                        Target::PodSpec(_) => volume.volume.to_string(),
+                    volume: match persistent_volume {
+                        true => format!("spec.{}", volume.volume),
+                        false => volume.volume.to_string(),
                     },
                     host_path: match finding.reach {
                         Reach::Whole => volume.host_path.to_string(),
@@ -644,14 +807,13 @@ pub fn report(raw: &[u8]) -> Report {
         let exempted: Vec<VolumeExposure> = judged.exempted.into_iter().map(|e| e.volume).collect();
         findings.extend(rows("exempt", &exempted));
     }
-    let not_inspected = match target {
-        Some(_) => None,
-        None => Some(message::not_inspected(
+    let not_inspected = (!sites.inspected).then(|| {
+        message::not_inspected(
             &request.kind.group,
             &request.kind.kind,
             settings.unknown_kinds == UnknownKinds::Ignore,
-        )),
-    };
+        )
+    });
     Report {
         response,
         findings,

@@ -2,7 +2,7 @@
 //! which mounts (with or without subPath) and in which containers.
 
 use crate::host_path::HostPath;
-use crate::request::{Container, ContainerError, Spec, Str, VolumeMount, VolumeNames};
+use crate::request::{Container, PartError, Spec, Str, VolumeMount, VolumeNames};
 use crate::sockets::{Exposure, SocketCatalog};
 use std::collections::BTreeMap;
 
@@ -53,8 +53,10 @@ pub struct Finding<'a> {
 /// container that does, at `/proc/<pid>/root`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Via<'a> {
-    /// The Pod shares one process namespace (`shareProcessNamespace`) or the node's (`hostPID`).
+    /// The Pod's containers share one process namespace (`shareProcessNamespace`).
     ProcessNamespace,
+    /// The Pod's containers share the node's process namespace (`hostPID`).
+    HostProcessNamespace,
     /// An ephemeral container whose `targetContainerName` names a container that mounts it.
     DebugTarget(&'a str),
 }
@@ -103,7 +105,7 @@ impl VolumeExposure<'_> {
 pub fn scan_pod_spec<'a, 's>(
     parts: &[&'a Spec<'s>],
     catalog: &SocketCatalog,
-) -> Result<Vec<VolumeExposure<'a>>, &'a ContainerError<'s>> {
+) -> Result<Vec<VolumeExposure<'a>>, &'a PartError<'s>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
     let mut by_name: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
     let volumes = parts
@@ -201,8 +203,8 @@ pub fn scan_pod_spec<'a, 's>(
 fn add_reachers<'a, 's>(
     parts: &[&'a Spec<'s>],
     exposures: &mut [VolumeExposure<'a>],
-) -> Result<(), &'a ContainerError<'s>> {
-    let shared = parts.iter().any(|spec| spec.shares_processes());
+) -> Result<(), &'a PartError<'s>> {
+    let shared = parts.iter().find_map(|spec| spec.shared_processes());
     let mut add = |container: &'a Container<'s>, kind| {
         let me = ContainerRef {
             name: &container.name,
@@ -214,9 +216,9 @@ fn add_reachers<'a, 's>(
             if volume.mounted_by.contains(&me) {
                 continue;
             }
-            let via = match target {
-                _ if shared => Via::ProcessNamespace,
-                Some(target) if volume.mounted_by.iter().any(|m| m.name == target) => {
+            let via = match (shared, target) {
+                (Some(shared), _) => shared,
+                (None, Some(target)) if volume.mounted_by.iter().any(|m| m.name == target) => {
                     Via::DebugTarget(target)
                 }
                 _ => continue,
@@ -225,7 +227,7 @@ fn add_reachers<'a, 's>(
         }
     };
     for spec in parts {
-        if shared {
+        if shared.is_some() {
             spec.visit_containers(None, |container, list| {
                 add(container, ContainerKind::ALL[list])
             })?;
@@ -269,7 +271,7 @@ fn for_each_container<'b, 'x>(
     parts: &[&'b Spec<'x>],
     volumes: &VolumeNames,
     mut visit: impl FnMut(&'b Container<'x>, ContainerKind),
-) -> Result<(), &'b ContainerError<'x>> {
+) -> Result<(), &'b PartError<'x>> {
     for spec in parts {
         spec.visit_containers(Some(volumes), |container, list| {
             visit(container, ContainerKind::ALL[list]);

@@ -295,6 +295,42 @@ pub(crate) trait Read<'a>: Sized {
     fn read(reader: &mut Reader<'a>) -> Result<Self>;
 }
 
+/// The value at `keys` (`["spec", "template", "spec"]`) in the JSON object `text`, read as a
+/// `T` in the same pass that skips everything else; `None` when a key is missing or a value on
+/// the way is `null`. A value on the way that is not an object, a key written twice and a value
+/// that is not a `T` are errors, located in `text`.
+pub(crate) fn read_at<'a, T: Read<'a>>(text: &'a [u8], keys: &[&str]) -> Result<Option<T>> {
+    let mut reader = Reader::new(text);
+    let value = reader.read_at(keys)?;
+    match reader.peek() {
+        None => Ok(value),
+        Some(_) => reader.syntax(),
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn read_at<T: Read<'a>>(&mut self, keys: &[&str]) -> Result<Option<T>> {
+        if self.null()? {
+            return Ok(None);
+        }
+        let Some((key, rest)) = keys.split_first() else {
+            return T::read(self).map(Some);
+        };
+        self.begin_object("a map")?;
+        let (mut after_value, mut found) = (false, None);
+        while let Some(name) = self.next_key(&mut after_value)? {
+            if *name != *key.as_bytes() {
+                self.skip()?;
+            } else if found.is_some() {
+                return Err(self.duplicate(key));
+            } else {
+                found = Some(self.read_at(rest)?);
+            }
+        }
+        Ok(found.flatten())
+    }
+}
+
 /// Reads `text` as one `T` and nothing else.
 pub(crate) fn from_slice<'a, T: Read<'a>>(text: &'a [u8]) -> Result<T> {
     let mut reader = Reader::new(text);

@@ -1,18 +1,28 @@
-//! Where each kind the policy handles keeps its pod specs (or its host path).
+//! Where each kind the policy handles keeps its pod specs (or its host path): one row per
+//! kind, used to read the object and to edit it.
 
 use crate::json_text::{self, Fields};
-use crate::request::{KubeObject, Spec};
+use crate::request::{PartError, Spec, read_at};
 
 /// What the policy inspects in an object of a given kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// A pod spec, at the given place.
-    PodSpec(PodSpecAt),
-    /// A PersistentVolume's `spec.hostPath`.
+    /// The pod specs at these places (those the object has).
+    PodSpecs(&'static [PodSpecAt]),
+    /// A PersistentVolume's `spec.hostPath` and `spec.local`.
     PersistentVolume,
 }
 
-/// The place of the pod spec inside an object.
+/// A workload of OpenKruise's UnitedDeployment, each kept at `spec.template.<kind>Template`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum United {
+    StatefulSet,
+    AdvancedStatefulSet,
+    CloneSet,
+    Deployment,
+}
+
+/// The place of a pod spec inside an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PodSpecAt {
     /// Pod: `spec`.
@@ -24,124 +34,179 @@ pub enum PodSpecAt {
     SpecTemplate,
     /// CronJob: `spec.jobTemplate.spec.template.spec`.
     JobTemplate,
-    /// Knative Revision: `spec` is a pod spec, but the object is not a Pod.
-    RevisionSpec,
+    /// Knative Revision, OpenKruise SidecarSet (whose containers and volumes Kruise injects
+    /// into the Pods it selects): `spec` holds a pod spec's lists, but the object is no Pod.
+    SpecNotPod,
+    /// OpenKruise AdvancedCronJob: `spec.template.jobTemplate.spec.template.spec`.
+    AdvancedJob,
+    /// OpenKruise AdvancedCronJob: `spec.template.broadcastJobTemplate.spec.template.spec`.
+    AdvancedBroadcastJob,
+    /// OpenKruise UnitedDeployment: `spec.template.<kind>Template.spec.template.spec`.
+    United(United),
+    /// KEDA ScaledJob: `spec.jobTargetRef.template.spec`.
+    ScaledJob,
     /// Argo Workflow, WorkflowTemplate, ClusterWorkflowTemplate: `spec.volumes` with
-    /// `spec.templates[]` and `spec.templateDefaults`.
+    /// `spec.templates[]` (and the templates inline in their steps and DAG tasks) and
+    /// `spec.templateDefaults`.
     Workflow,
     /// Argo CronWorkflow: the same under `spec.workflowSpec`.
     CronWorkflow,
 }
 
-/// What a part of a workflow is, as a path suffix after the workflow spec's own path.
-#[derive(Debug, Clone, Copy)]
-enum Part {
-    Spec,
-    TemplateDefaults,
-    Template(usize),
-}
-
-impl std::fmt::Display for Part {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Part::Spec => Ok(()),
-            Part::TemplateDefaults => f.write_str(".templateDefaults"),
-            Part::Template(i) => write!(f, ".templates[{i}]"),
-        }
-    }
-}
-
-/// The target of a kind, or `None` for kinds the policy does not know (see [`discover`]).
+/// The target of a kind, or `None` for kinds the policy does not know (see [`CANDIDATES`]).
 pub fn target(group: &str, kind: &str) -> Option<Target> {
-    let at = match (group, kind) {
-        ("", "Pod") => PodSpecAt::Spec,
-        ("", "PodTemplate") => PodSpecAt::Template,
+    use PodSpecAt::*;
+    let at: &'static [PodSpecAt] = match (group, kind) {
+        ("", "Pod") => &[Spec],
+        ("", "PodTemplate") => &[Template],
         ("", "ReplicationController")
         | ("apps", "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet")
         | ("batch", "Job")
         | ("argoproj.io", "Rollout")
         | ("apps.kruise.io", "CloneSet" | "StatefulSet" | "DaemonSet" | "BroadcastJob")
-        | ("serving.knative.dev", "Service" | "Configuration") => PodSpecAt::SpecTemplate,
-        ("batch", "CronJob") => PodSpecAt::JobTemplate,
-        ("serving.knative.dev", "Revision") => PodSpecAt::RevisionSpec,
-        ("argoproj.io", "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate") => {
-            PodSpecAt::Workflow
-        }
-        ("argoproj.io", "CronWorkflow") => PodSpecAt::CronWorkflow,
+        | ("serving.knative.dev", "Service" | "Configuration") => &[SpecTemplate],
+        ("batch", "CronJob") => &[JobTemplate],
+        ("serving.knative.dev", "Revision") | ("apps.kruise.io", "SidecarSet") => &[SpecNotPod],
+        ("apps.kruise.io", "AdvancedCronJob") => &[AdvancedJob, AdvancedBroadcastJob],
+        ("apps.kruise.io", "UnitedDeployment") => &[
+            United(self::United::StatefulSet),
+            United(self::United::AdvancedStatefulSet),
+            United(self::United::CloneSet),
+            United(self::United::Deployment),
+        ],
+        ("keda.sh", "ScaledJob") => &[ScaledJob],
+        ("argoproj.io", "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate") => &[Workflow],
+        ("argoproj.io", "CronWorkflow") => &[CronWorkflow],
         ("", "PersistentVolume") => return Some(Target::PersistentVolume),
         _ => return None,
     };
-    Some(Target::PodSpec(at))
+    Some(Target::PodSpecs(at))
 }
 
-/// The pod template of an object of a kind the policy does not know: a `spec.template.spec`,
-/// else a `spec.jobTemplate.spec.template.spec`, that lists containers.
-pub fn discover(object: &KubeObject) -> Option<PodSpecAt> {
-    [PodSpecAt::SpecTemplate, PodSpecAt::JobTemplate]
-        .into_iter()
-        .find(|at| at.select(object).is_some_and(Spec::has_containers))
+/// Where an object of a kind the policy does not know may keep a pod template: each of these
+/// that reads as a pod spec and lists containers is judged (`unknownKinds: scan`).
+pub const CANDIDATES: &[PodSpecAt] = &[
+    PodSpecAt::SpecTemplate,
+    PodSpecAt::JobTemplate,
+    PodSpecAt::Template,
+    PodSpecAt::SpecNotPod,
+];
+
+/// A pod spec read at its place in an object.
+#[derive(Debug)]
+pub struct Located<'a> {
+    pub at: PodSpecAt,
+    pub spec: Spec<'a>,
 }
 
 impl PodSpecAt {
-    /// The pod spec of `object`, if it has one (for a workflow, the workflow spec).
-    pub fn select<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Option<&'b Spec<'x>> {
-        let spec = object.spec.as_deref();
-        match self {
-            PodSpecAt::Spec | PodSpecAt::RevisionSpec | PodSpecAt::Workflow => spec,
-            PodSpecAt::Template => object.template.as_ref()?.spec.as_deref(),
-            PodSpecAt::SpecTemplate => spec?.template.as_ref()?.spec.as_deref(),
-            PodSpecAt::JobTemplate => spec?
-                .job_template
-                .as_ref()?
-                .spec
-                .as_ref()?
-                .template
-                .as_ref()?
-                .spec
-                .as_deref(),
-            PodSpecAt::CronWorkflow => spec?.workflow_spec.as_deref(),
-        }
+    /// The pod spec (for a workflow, the workflow spec) of the object `text`, if it has one
+    /// there; an error if what is there is not one.
+    pub fn read<'a>(&self, text: &'a [u8]) -> Result<Option<Located<'a>>, PartError<'a>> {
+        let spec: Option<Spec> = read_at(text, self.keys())?;
+        Ok(spec.map(|spec| Located { at: *self, spec }))
     }
+}
 
-    /// The parts of `object` whose volumes and containers make up its Pods: the pod spec, or a
-    /// workflow spec with its template defaults and templates. A mount in any part reaches
-    /// the volumes of every part (Argo gives each template the workflow's volumes; across
-    /// templates this over-approximates, which fails closed).
-    pub fn parts<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Vec<&'b Spec<'x>> {
-        if !self.is_workflow() {
-            return self.select(object).into_iter().collect();
-        }
-        self.named_parts(object)
+impl<'a> Located<'a> {
+    /// The parts whose volumes and containers make up its Pods: the pod spec, or a workflow
+    /// spec with its template defaults and templates (each followed by the templates inline
+    /// in its steps and DAG tasks). A mount in any part reaches the volumes of every part
+    /// (Argo gives each template the workflow's volumes; across templates this
+    /// over-approximates, which fails closed).
+    pub fn parts(&self) -> Vec<&Spec<'a>> {
+        self.named_parts()
             .into_iter()
             .map(|(_, part)| part)
             .collect()
     }
 
-    /// [`PodSpecAt::parts`], each with what it is in the object.
-    fn named_parts<'b, 'x>(&self, object: &'b KubeObject<'x>) -> Vec<(Part, &'b Spec<'x>)> {
-        let Some(spec) = self.select(object) else {
-            return Vec::new();
-        };
-        let mut parts = vec![(Part::Spec, spec)];
-        if self.is_workflow() {
-            parts.extend(
-                spec.template_defaults
-                    .as_deref()
-                    .map(|defaults| (Part::TemplateDefaults, defaults)),
-            );
-            parts.extend(
-                spec.templates
-                    .iter()
-                    .flatten()
-                    .enumerate()
-                    .map(|(i, template)| (Part::Template(i), template)),
-            );
+    /// [`Located::parts`], each with where it is in the object.
+    pub fn named_parts(&self) -> Vec<(String, &Spec<'a>)> {
+        let mut parts = vec![(self.at.path(), &self.spec)];
+        if self.at.is_workflow() {
+            let path = self.at.path();
+            if let Some(defaults) = &self.spec.template_defaults {
+                push_template(&mut parts, format!("{path}.templateDefaults"), defaults);
+            }
+            for (i, template) in self.spec.templates.iter().flatten().enumerate() {
+                push_template(&mut parts, format!("{path}.templates[{i}]"), template);
+            }
         }
         parts
     }
+}
 
+/// A workflow template and, after it, the templates inline in its steps and DAG tasks.
+fn push_template<'s, 'a>(
+    parts: &mut Vec<(String, &'s Spec<'a>)>,
+    path: String,
+    template: &'s Spec<'a>,
+) {
+    let inline: Vec<(String, &Spec)> = inline_templates(template)
+        .map(|(at, inline)| (format!("{path}{at}"), inline))
+        .collect();
+    parts.push((path, template));
+    for (path, inline) in inline {
+        push_template(parts, path, inline);
+    }
+}
+
+/// The templates inline in a template's steps and DAG tasks, with where they are in it.
+fn inline_templates<'s, 'a>(
+    template: &'s Spec<'a>,
+) -> impl Iterator<Item = (String, &'s Spec<'a>)> {
+    let steps = template
+        .steps
+        .iter()
+        .flatten()
+        .enumerate()
+        .flat_map(|(i, parallel)| {
+            parallel.iter().enumerate().filter_map(move |(j, step)| {
+                Some((format!(".steps[{i}][{j}].inline"), step.inline.as_deref()?))
+            })
+        });
+    let tasks = template
+        .dag
+        .iter()
+        .flat_map(|dag| dag.tasks.iter().flatten().enumerate())
+        .filter_map(|(i, task)| Some((format!(".dag.tasks[{i}].inline"), task.inline.as_deref()?)));
+    steps.chain(tasks)
+}
+
+/// The templates inline in a template's text, in the order of [`inline_templates`].
+fn inline_template_texts(template: &[u8]) -> Vec<&[u8]> {
+    let steps = json_text::field(template, "steps")
+        .and_then(json_text::items)
+        .into_iter()
+        .flatten()
+        .filter_map(json_text::items)
+        .flatten();
+    let tasks = json_text::at(template, &["dag", "tasks"])
+        .and_then(json_text::items)
+        .into_iter()
+        .flatten();
+    steps
+        .chain(tasks)
+        .filter_map(|step| json_text::field(step, "inline"))
+        .filter(|inline| inline.first() == Some(&b'{'))
+        .collect()
+}
+
+/// A template's fields, then those of the templates inline in it, depth first.
+fn push_template_text<'t>(parts: &mut Vec<Fields<'t>>, template: &'t [u8]) {
+    let Some(fields) = json_text::fields(template) else {
+        return;
+    };
+    parts.push(fields);
+    for inline in inline_template_texts(template) {
+        push_template_text(parts, inline);
+    }
+}
+
+impl PodSpecAt {
     /// The parts of `object` (its JSON text) as their fields, in the order of
-    /// [`PodSpecAt::parts`]. Only objects are parts, as only objects are read as pod specs.
+    /// [`Located::parts`]. Only objects are parts, as only objects are read as pod specs.
     pub fn text_parts<'t>(&self, object: &'t [u8]) -> Result<Vec<Fields<'t>>, String> {
         let spec = json_text::at(object, self.keys());
         let spec_fields = spec.and_then(json_text::fields);
@@ -151,42 +216,72 @@ impl PodSpecAt {
         let mut parts = vec![spec_fields];
         if self.is_workflow() {
             let templates = json_text::field(spec, "templates").and_then(json_text::items);
-            parts.extend(
-                json_text::field(spec, "templateDefaults")
-                    .into_iter()
-                    .chain(templates.into_iter().flatten())
-                    .filter_map(json_text::fields),
-            );
+            for template in json_text::field(spec, "templateDefaults")
+                .into_iter()
+                .chain(templates.into_iter().flatten())
+            {
+                push_template_text(&mut parts, template);
+            }
         }
         Ok(parts)
-    }
-
-    /// The `podSpecPatch` strings of a workflow that can add a hostPath volume, by where they
-    /// are (`spec.templates[0].podSpecPatch`), with their text. Argo merges them into each Pod
-    /// after admission, and reads their keys case-insensitively (Go's encoding/json), so any
-    /// spelling of `hostPath`, and any escape that could spell it, counts.
-    pub fn host_path_patches<'b>(&self, object: &'b KubeObject) -> Vec<(String, &'b str)> {
-        if !self.is_workflow() {
-            return Vec::new();
-        }
-        self.named_parts(object)
-            .into_iter()
-            .filter_map(|(part, spec)| {
-                let patch = spec.pod_spec_patch.as_deref()?;
-                let can_add =
-                    patch.contains('\\') || patch.to_ascii_lowercase().contains("hostpath");
-                can_add.then(|| (format!("{}{part}.podSpecPatch", self.path()), patch))
-            })
-            .collect()
     }
 
     /// The place as object keys.
     pub fn keys(&self) -> &'static [&'static str] {
         match self {
-            PodSpecAt::Spec | PodSpecAt::RevisionSpec | PodSpecAt::Workflow => &["spec"],
+            PodSpecAt::Spec | PodSpecAt::SpecNotPod | PodSpecAt::Workflow => &["spec"],
             PodSpecAt::Template => &["template", "spec"],
             PodSpecAt::SpecTemplate => &["spec", "template", "spec"],
             PodSpecAt::JobTemplate => &["spec", "jobTemplate", "spec", "template", "spec"],
+            PodSpecAt::AdvancedJob => &[
+                "spec",
+                "template",
+                "jobTemplate",
+                "spec",
+                "template",
+                "spec",
+            ],
+            PodSpecAt::AdvancedBroadcastJob => &[
+                "spec",
+                "template",
+                "broadcastJobTemplate",
+                "spec",
+                "template",
+                "spec",
+            ],
+            PodSpecAt::United(United::StatefulSet) => &[
+                "spec",
+                "template",
+                "statefulSetTemplate",
+                "spec",
+                "template",
+                "spec",
+            ],
+            PodSpecAt::United(United::AdvancedStatefulSet) => &[
+                "spec",
+                "template",
+                "advancedStatefulSetTemplate",
+                "spec",
+                "template",
+                "spec",
+            ],
+            PodSpecAt::United(United::CloneSet) => &[
+                "spec",
+                "template",
+                "cloneSetTemplate",
+                "spec",
+                "template",
+                "spec",
+            ],
+            PodSpecAt::United(United::Deployment) => &[
+                "spec",
+                "template",
+                "deploymentTemplate",
+                "spec",
+                "template",
+                "spec",
+            ],
+            PodSpecAt::ScaledJob => &["spec", "jobTargetRef", "template", "spec"],
             PodSpecAt::CronWorkflow => &["spec", "workflowSpec"],
         }
     }
@@ -199,7 +294,7 @@ impl PodSpecAt {
     /// The keys of what the controller makes Pods from: a change there changes its Pods.
     pub fn template_keys(&self) -> &'static [&'static str] {
         match self {
-            PodSpecAt::Workflow | PodSpecAt::CronWorkflow | PodSpecAt::RevisionSpec => self.keys(),
+            PodSpecAt::Workflow | PodSpecAt::CronWorkflow | PodSpecAt::SpecNotPod => self.keys(),
             _ => {
                 let keys = self.keys();
                 &keys[..keys.len() - 1]
@@ -212,7 +307,7 @@ impl PodSpecAt {
         matches!(self, PodSpecAt::Spec)
     }
 
-    fn is_workflow(&self) -> bool {
+    pub fn is_workflow(&self) -> bool {
         matches!(self, PodSpecAt::Workflow | PodSpecAt::CronWorkflow)
     }
 }
@@ -223,101 +318,61 @@ mod tests {
 
     #[test]
     fn every_handled_kind_has_a_target() {
-        let cases = [
-            ("", "Pod", Target::PodSpec(PodSpecAt::Spec)),
-            ("", "PodTemplate", Target::PodSpec(PodSpecAt::Template)),
-            (
-                "",
-                "ReplicationController",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "apps",
-                "Deployment",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "apps",
-                "DaemonSet",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "apps",
-                "StatefulSet",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "apps",
-                "ReplicaSet",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            ("batch", "Job", Target::PodSpec(PodSpecAt::SpecTemplate)),
-            ("batch", "CronJob", Target::PodSpec(PodSpecAt::JobTemplate)),
-            ("", "PersistentVolume", Target::PersistentVolume),
-            (
-                "argoproj.io",
-                "Rollout",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
+        use PodSpecAt::*;
+        let cases: &[(&str, &str, &[PodSpecAt])] = &[
+            ("", "Pod", &[Spec]),
+            ("", "PodTemplate", &[Template]),
+            ("", "ReplicationController", &[SpecTemplate]),
+            ("apps", "Deployment", &[SpecTemplate]),
+            ("apps", "DaemonSet", &[SpecTemplate]),
+            ("apps", "StatefulSet", &[SpecTemplate]),
+            ("apps", "ReplicaSet", &[SpecTemplate]),
+            ("batch", "Job", &[SpecTemplate]),
+            ("batch", "CronJob", &[JobTemplate]),
+            ("argoproj.io", "Rollout", &[SpecTemplate]),
+            ("apps.kruise.io", "CloneSet", &[SpecTemplate]),
+            ("apps.kruise.io", "StatefulSet", &[SpecTemplate]),
+            ("apps.kruise.io", "DaemonSet", &[SpecTemplate]),
+            ("apps.kruise.io", "BroadcastJob", &[SpecTemplate]),
+            ("apps.kruise.io", "SidecarSet", &[SpecNotPod]),
             (
                 "apps.kruise.io",
-                "CloneSet",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
+                "AdvancedCronJob",
+                &[AdvancedJob, AdvancedBroadcastJob],
             ),
-            (
-                "apps.kruise.io",
-                "StatefulSet",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "apps.kruise.io",
-                "DaemonSet",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "apps.kruise.io",
-                "BroadcastJob",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "serving.knative.dev",
-                "Service",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "serving.knative.dev",
-                "Configuration",
-                Target::PodSpec(PodSpecAt::SpecTemplate),
-            ),
-            (
-                "serving.knative.dev",
-                "Revision",
-                Target::PodSpec(PodSpecAt::RevisionSpec),
-            ),
-            (
-                "argoproj.io",
-                "Workflow",
-                Target::PodSpec(PodSpecAt::Workflow),
-            ),
-            (
-                "argoproj.io",
-                "WorkflowTemplate",
-                Target::PodSpec(PodSpecAt::Workflow),
-            ),
-            (
-                "argoproj.io",
-                "ClusterWorkflowTemplate",
-                Target::PodSpec(PodSpecAt::Workflow),
-            ),
-            (
-                "argoproj.io",
-                "CronWorkflow",
-                Target::PodSpec(PodSpecAt::CronWorkflow),
-            ),
+            ("keda.sh", "ScaledJob", &[ScaledJob]),
+            ("serving.knative.dev", "Service", &[SpecTemplate]),
+            ("serving.knative.dev", "Configuration", &[SpecTemplate]),
+            ("serving.knative.dev", "Revision", &[SpecNotPod]),
+            ("argoproj.io", "Workflow", &[Workflow]),
+            ("argoproj.io", "WorkflowTemplate", &[Workflow]),
+            ("argoproj.io", "ClusterWorkflowTemplate", &[Workflow]),
+            ("argoproj.io", "CronWorkflow", &[CronWorkflow]),
         ];
         for (group, kind, expected) in cases {
-            assert_eq!(target(group, kind), Some(expected), "{group}/{kind}");
+            assert_eq!(
+                target(group, kind),
+                Some(Target::PodSpecs(expected)),
+                "{group}/{kind}"
+            );
         }
+        assert_eq!(
+            target("", "PersistentVolume"),
+            Some(Target::PersistentVolume)
+        );
+        let Some(Target::PodSpecs(united)) = target("apps.kruise.io", "UnitedDeployment") else {
+            panic!("UnitedDeployment has pod specs");
+        };
+        let paths: Vec<String> = united.iter().map(PodSpecAt::path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.template.statefulSetTemplate.spec.template.spec",
+                "spec.template.advancedStatefulSetTemplate.spec.template.spec",
+                "spec.template.cloneSetTemplate.spec.template.spec",
+                "spec.template.deploymentTemplate.spec.template.spec",
+            ]
+        );
     }
 
     #[test]
@@ -328,63 +383,45 @@ mod tests {
     }
 
     #[test]
-    fn selects_the_cronjob_pod_spec() {
-        let object: KubeObject = crate::json::from_str(
-            r#"{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}"#,
-        )
-        .unwrap();
-        let spec = PodSpecAt::JobTemplate.select(&object).unwrap();
-        assert_eq!(spec.container_lists(None).unwrap()[0][0].name, "c");
-        assert!(PodSpecAt::SpecTemplate.select(&object).is_none());
-        assert_eq!(discover(&object), Some(PodSpecAt::JobTemplate));
+    fn reads_only_the_place_of_the_kind() {
+        let text = br#"{"spec":{"template":"a string","local":true,"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}"#;
+        let located = PodSpecAt::JobTemplate.read(text).unwrap().unwrap();
+        assert_eq!(located.spec.container_lists(None).unwrap()[0][0].name, "c");
+        assert!(PodSpecAt::SpecTemplate.read(text).is_err());
+        assert!(PodSpecAt::Template.read(text).unwrap().is_none());
+        let twice = br#"{"spec":{"a":1},"spec":{"b":2}}"#;
+        assert!(PodSpecAt::Spec.read(twice).is_err());
     }
 
     #[test]
-    fn discovers_only_templates_that_list_containers() {
-        fn read(text: &'static str) -> KubeObject<'static> {
-            crate::json::from_str(text).unwrap()
-        }
-        let found = read(r#"{"spec":{"template":{"spec":{"containers":[]}}}}"#);
-        assert_eq!(discover(&found), Some(PodSpecAt::SpecTemplate));
-        let not_a_pod = read(r#"{"spec":{"template":{"spec":{"volumes":[]}}}}"#);
-        assert_eq!(discover(&not_a_pod), None);
-        assert_eq!(discover(&read("{}")), None);
-    }
-
-    #[test]
-    fn pod_spec_patches_that_can_add_a_host_path() {
-        let text = r#"{"spec":{"workflowSpec":{"podSpecPatch":"{\"containers\":[]}",
-            "templateDefaults":{"podSpecPatch":"volumes: [{name: x, hostpath: {path: /}}]"},
-            "templates":[{"podSpecPatch":"{\"volumes\":[{\"host\\u0050ath\":{}}]}"},{}]}}}"#;
-        let object: KubeObject = crate::json::from_str(text).unwrap();
-        let paths: Vec<String> = PodSpecAt::CronWorkflow
-            .host_path_patches(&object)
-            .into_iter()
-            .map(|(path, _)| path)
-            .collect();
+    fn a_workflow_is_its_spec_its_defaults_its_templates_and_their_inline_templates() {
+        let text = r#"{"spec":{"workflowSpec":{"volumes":[],"templateDefaults":{"container":{"name":"d"}},
+            "templates":[{"name":"a","container":{"image":"x"},
+              "steps":[[{"name":"s","inline":{"container":{"image":"in-step"},
+                 "dag":{"tasks":[{"name":"t","inline":{"script":{"image":"nested"}}}]}}}],
+                 [{"name":"u","template":"b"}]]},
+            {"name":"b","script":{"name":"s"},
+            "sidecars":[{"name":"side","mirrorVolumeMounts":true}],"initContainers":[{"name":"i"}],
+            "containerSet":{"volumeMounts":[{"name":"v"}],"containers":[{"name":"c1"},{"name":"c2","volumeMounts":[{"name":"w"}]}]},
+            "dag":{"tasks":[{"name":"d","inline":{"container":{"name":"in-dag"}}}]}}]}}}"#;
+        let located = PodSpecAt::CronWorkflow
+            .read(text.as_bytes())
+            .unwrap()
+            .unwrap();
+        let named = located.named_parts();
+        let paths: Vec<&str> = named.iter().map(|(path, _)| path.as_str()).collect();
         assert_eq!(
             paths,
             [
-                "spec.workflowSpec.templateDefaults.podSpecPatch",
-                "spec.workflowSpec.templates[0].podSpecPatch"
+                "spec.workflowSpec",
+                "spec.workflowSpec.templateDefaults",
+                "spec.workflowSpec.templates[0]",
+                "spec.workflowSpec.templates[0].steps[0][0].inline",
+                "spec.workflowSpec.templates[0].steps[0][0].inline.dag.tasks[0].inline",
+                "spec.workflowSpec.templates[1]",
+                "spec.workflowSpec.templates[1].dag.tasks[0].inline",
             ]
         );
-        assert!(
-            PodSpecAt::SpecTemplate
-                .host_path_patches(&object)
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn a_workflow_is_its_spec_its_defaults_and_its_templates() {
-        let text = r#"{"spec":{"workflowSpec":{"volumes":[],"templateDefaults":{"container":{"name":"d"}},
-            "templates":[{"name":"a","container":{"image":"x"}},{"name":"b","script":{"name":"s"},
-            "sidecars":[{"name":"side"}],"initContainers":[{"name":"i"}],
-            "containerSet":{"volumeMounts":[{"name":"v"}],"containers":[{"name":"c1"},{"name":"c2","volumeMounts":[{"name":"w"}]}]}}]}}}"#;
-        let object: KubeObject = crate::json::from_str(text).unwrap();
-        let parts = PodSpecAt::CronWorkflow.parts(&object);
-        assert_eq!(parts.len(), 4);
         let names = |part: &Spec| -> Vec<Vec<String>> {
             part.container_lists(None)
                 .unwrap()
@@ -400,10 +437,13 @@ mod tests {
                 })
                 .collect()
         };
+        let parts = located.parts();
         assert_eq!(names(parts[1])[0], ["d[]"]);
-        assert_eq!(names(parts[2])[0], ["main[]"]);
+        assert_eq!(names(parts[3])[0], ["main[]"]);
+        assert_eq!(names(parts[4])[0], ["main[]"]);
+        // The main container is the script; the sidecar mirrors its mounts (none here).
         assert_eq!(
-            names(parts[3]),
+            names(parts[5]),
             [
                 vec![
                     "s[]".to_string(),
@@ -415,12 +455,15 @@ mod tests {
                 vec![]
             ]
         );
+        // The text view lists the same parts in the same order.
         let text_parts = PodSpecAt::CronWorkflow.text_parts(text.as_bytes()).unwrap();
-        assert_eq!(text_parts.len(), 4);
+        assert_eq!(text_parts.len(), paths.len());
         let (key, value) = &text_parts[1][0];
         assert_eq!(
             (&**key, *value),
             (&b"container"[..], &br#"{"name":"d"}"#[..])
         );
+        let (key, _) = &text_parts[6][0];
+        assert_eq!(&**key, b"container");
     }
 }

@@ -128,17 +128,18 @@ pub fn exempted_audit(volume: &VolumeExposure, reason: &str) -> String {
     format!("{}: {}", shown(volume.volume), shown(reason))
 }
 
-/// A rejection of `podSpecPatch` strings that can add a hostPath volume (`paths`).
-pub fn host_path_patches(name: &str, paths: &[String]) -> String {
+/// A rejection of `podSpecPatch` strings the policy cannot admit: (where, why) of each.
+pub fn pod_spec_patches(name: &str, problems: &[(String, String)]) -> String {
     let mut out = format!(
-        "{name} has a podSpecPatch that can add a hostPath volume, which this policy cannot \
-         judge (Argo merges it into each Pod after admission):"
+        "{name} has a podSpecPatch that can change what this policy judges (Argo merges it \
+         into each Pod after admission):"
     );
-    for path in paths {
+    for (path, problem) in problems {
         let _ = write!(
             out,
-            "\n- {path}. Fix: declare hostPath volumes in spec.volumes or the template's \
-             volumes, where they are checked, and keep podSpecPatch for other fields."
+            "\n- {path} {problem}. Fix: declare volumes, volumeMounts and images in the \
+             workflow and its templates, where they are checked, and keep podSpecPatch for \
+             other fields."
         );
     }
     out
@@ -292,15 +293,21 @@ fn write_reached_by(out: &mut String, reached_by: &[(ContainerRef, Via)]) {
         } else {
             ", "
         });
-        write_container_list(out, std::slice::from_ref(container));
+        push_shown(out, container.name);
+        out.push_str(match container.kind {
+            ContainerKind::Container => " (",
+            ContainerKind::Init => " (init, ",
+            ContainerKind::Ephemeral => " (ephemeral, ",
+        });
         match via {
-            Via::ProcessNamespace => out.push_str(" (shared process namespace)"),
+            Via::ProcessNamespace => out.push_str("shared process namespace"),
+            Via::HostProcessNamespace => out.push_str("hostPID"),
             Via::DebugTarget(target) => {
-                out.push_str(" (debug target ");
+                out.push_str("debug target ");
                 push_shown(out, target);
-                out.push(')');
             }
         }
+        out.push(')');
         if !container.image.is_empty() {
             out.push_str(" running ");
             push_shown(out, container.image);

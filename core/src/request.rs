@@ -104,18 +104,16 @@ object_fields!(GroupVersionKind, "a group, version and kind", {
     "kind" => kind,
 }, required: ["kind"]);
 
+/// An object of any kind: its metadata. What else a kind has is read from the object's text
+/// at the places its kind's row says (`kinds`), so that no field is read in a kind that does
+/// not have it.
 #[derive(Debug, Default)]
 pub struct KubeObject<'a> {
     pub metadata: Option<ObjectMeta<'a>>,
-    pub spec: Option<Box<Spec<'a>>>,
-    /// PodTemplate keeps its template at the top level.
-    pub template: Option<Box<PodTemplateSpec<'a>>>,
 }
 
 object_fields!(KubeObject, "a Kubernetes object", {
     "metadata" => metadata,
-    "spec" => spec,
-    "template" => template,
 });
 
 impl<'a> KubeObject<'a> {
@@ -172,9 +170,9 @@ object_fields!(OwnerReference, "an owner reference", {
     "controller" => controller,
 });
 
-/// The union of a PodSpec, a workload spec, a CronJob spec, a PersistentVolume spec, and the
-/// workflow spec and templates of Argo Workflows (whose templates hold a `container`, a
-/// `script`, `sidecars` and a `containerSet` instead of a pod spec's lists).
+/// A pod spec, or the workflow spec and templates of Argo Workflows (whose templates hold a
+/// `container`, a `script`, `sidecars` and a `containerSet` instead of a pod spec's lists,
+/// and may carry whole templates `inline` in their steps and DAG tasks).
 ///
 /// The single pass over the request keeps each container as its JSON (checked and skipped),
 /// read only when it may name a hostPath volume (see [`RawContainer`]): the engine hands
@@ -197,13 +195,10 @@ pub struct Spec<'a> {
     pub template_defaults: Option<Box<Spec<'a>>>,
     /// Argo Workflows: a patch merged into each Pod (JSON or YAML in a string).
     pub pod_spec_patch: Option<Str<'a>>,
-    /// Argo CronWorkflow: the spec of the Workflows it creates.
-    pub workflow_spec: Option<Box<Spec<'a>>>,
-    pub template: Option<Box<PodTemplateSpec<'a>>>,
-    pub job_template: Option<Box<JobTemplateSpec<'a>>>,
-    pub host_path: Option<HostPathSource<'a>>,
-    /// A PersistentVolume's `local` source.
-    pub local: Option<HostPathSource<'a>>,
+    /// Argo Workflows: a template's steps, each of which may hold a template `inline`.
+    pub steps: Option<Vec<Vec<Step<'a>>>>,
+    /// Argo Workflows: a template's DAG, whose tasks may hold a template `inline`.
+    pub dag: Option<Dag<'a>>,
     /// A Pod's containers see each other's processes, and through `/proc/<pid>/root` each
     /// other's mounts.
     pub share_process_namespace: Option<bool>,
@@ -211,7 +206,7 @@ pub struct Spec<'a> {
     pub host_pid: Option<bool>,
     /// The containers of an Argo template's `container`, `script`, `sidecars` and
     /// `containerSet`, read on first use.
-    argo_containers: OnceCell<Result<Vec<Container<'a>>, ContainerError<'a>>>,
+    argo_containers: OnceCell<Result<Vec<Container<'a>>, PartError<'a>>>,
 }
 
 object_fields!(Spec, "a spec", {
@@ -226,24 +221,27 @@ object_fields!(Spec, "a spec", {
     "templates" => templates,
     "templateDefaults" => template_defaults,
     "podSpecPatch" => pod_spec_patch,
-    "workflowSpec" => workflow_spec,
-    "template" => template,
-    "jobTemplate" => job_template,
-    "hostPath" => host_path,
-    "local" => local,
+    "steps" => steps,
+    "dag" => dag,
     "shareProcessNamespace" => share_process_namespace,
     "hostPID" => host_pid,
 });
 
-/// A container, or a container list, that is not what a PodSpec holds: the raw JSON and the
-/// error, which [`ContainerError::locate`] turns into a message that names the field.
+/// A part of the request read after the request itself (a pod spec at its kind's place, a
+/// container) that is not what the policy reads there: the part's JSON and the error, which
+/// [`PartError::locate`] turns into a message that names the field.
 #[derive(Debug)]
-pub struct ContainerError<'a> {
+pub struct PartError<'a> {
     raw: &'a [u8],
     error: json::Error,
 }
 
-impl ContainerError<'_> {
+/// The value at `keys` in the JSON object `text` (a part of the request), read as a `T`.
+pub fn read_at<'a, T: Read<'a>>(text: &'a [u8], keys: &[&str]) -> Result<Option<T>, PartError<'a>> {
+    json::read_at(text, keys).map_err(|error| PartError { raw: text, error })
+}
+
+impl PartError<'_> {
     /// The message, located in `payload` (the bytes the request was read from).
     pub fn locate(&self, payload: &[u8]) -> String {
         let start = (self.raw.as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
@@ -266,7 +264,7 @@ pub struct RawContainer<'a> {
     /// [`Reader::raw_noting`]).
     notes: Option<json::Notes<4>>,
     /// Boxed: few containers are ever read, and a 1 MB Pod keeps more than a thousand.
-    read: OnceCell<Box<Result<Container<'a>, ContainerError<'a>>>>,
+    read: OnceCell<Box<Result<Container<'a>, PartError<'a>>>>,
 }
 
 impl<'a> Read<'a> for RawContainer<'a> {
@@ -314,18 +312,18 @@ impl<'a> RawContainer<'a> {
         }
     }
 
-    fn read(&self) -> Result<&Container<'a>, &ContainerError<'a>> {
+    fn read(&self) -> Result<&Container<'a>, &PartError<'a>> {
         fn field<'a, T: Read<'a>>(
             text: &'a [u8],
             range: &Option<std::ops::Range<usize>>,
-        ) -> Result<Option<T>, ContainerError<'a>> {
+        ) -> Result<Option<T>, PartError<'a>> {
             range
                 .clone()
                 .map(|range| read_raw(&text[range]))
                 .transpose()
         }
         let from_notes = |[name, image, mounts, target]: &json::Notes<4>| {
-            Ok::<_, ContainerError>(Container {
+            Ok::<_, PartError>(Container {
                 name: field(self.text, name)?.unwrap_or_default(),
                 image: field(self.text, image)?.flatten(),
                 volume_mounts: field(self.text, mounts)?.flatten(),
@@ -372,7 +370,7 @@ impl<'a> Spec<'a> {
     pub fn container_lists(
         &self,
         volumes: Option<&VolumeNames>,
-    ) -> Result<ContainerLists<'_, 'a>, &ContainerError<'a>> {
+    ) -> Result<ContainerLists<'_, 'a>, &PartError<'a>> {
         let mut lists = ContainerLists::default();
         self.visit_containers(volumes, |container, list| lists[list].push(container))?;
         Ok(lists)
@@ -389,7 +387,7 @@ impl<'a> Spec<'a> {
         &'s self,
         volumes: Option<&VolumeNames>,
         mut visit: impl FnMut(&'s Container<'a>, usize),
-    ) -> Result<(), &'s ContainerError<'a>> {
+    ) -> Result<(), &'s PartError<'a>> {
         let lists = [
             &self.containers,
             &self.init_containers,
@@ -412,7 +410,7 @@ impl<'a> Spec<'a> {
         Ok(())
     }
 
-    fn argo_containers(&self) -> Result<&[Container<'a>], &ContainerError<'a>> {
+    fn argo_containers(&self) -> Result<&[Container<'a>], &PartError<'a>> {
         self.argo_containers
             .get_or_init(|| {
                 let mut containers = Vec::new();
@@ -462,17 +460,22 @@ impl<'a> Spec<'a> {
     pub fn visit_ephemeral<'s>(
         &'s self,
         mut visit: impl FnMut(&'s Container<'a>),
-    ) -> Result<(), &'s ContainerError<'a>> {
+    ) -> Result<(), &'s PartError<'a>> {
         for container in self.ephemeral_containers.iter().flatten() {
             visit(container.read()?);
         }
         Ok(())
     }
 
-    /// True when every container of the Pod can reach the mounts of every other one through
-    /// procfs: a shared process namespace, or the node's.
-    pub fn shares_processes(&self) -> bool {
-        self.share_process_namespace == Some(true) || self.host_pid == Some(true)
+    /// How every container of the Pod can reach the mounts of every other one through
+    /// procfs, if it can: the node's process namespace, or one shared by the Pod.
+    pub fn shared_processes(&self) -> Option<crate::exposures::Via<'static>> {
+        use crate::exposures::Via;
+        match (self.host_pid, self.share_process_namespace) {
+            (Some(true), _) => Some(Via::HostProcessNamespace),
+            (_, Some(true)) => Some(Via::ProcessNamespace),
+            _ => None,
+        }
     }
 
     /// True when the spec lists containers: what makes a `template.spec` of a kind the policy
@@ -482,8 +485,8 @@ impl<'a> Spec<'a> {
     }
 }
 
-fn read_raw<'a, T: Read<'a>>(raw: &'a [u8]) -> Result<T, ContainerError<'a>> {
-    json::from_slice(raw).map_err(|error| ContainerError { raw, error })
+fn read_raw<'a, T: Read<'a>>(raw: &'a [u8]) -> Result<T, PartError<'a>> {
+    json::from_slice(raw).map_err(|error| PartError { raw, error })
 }
 
 /// An Argo `containerSet`: containers that share the set's mounts.
@@ -498,19 +501,34 @@ object_fields!(ContainerSet, "a container set", {
     "volumeMounts" => volume_mounts,
 });
 
+/// An Argo step or DAG task: only a template written `inline` matters (a named one is judged
+/// where the workflow or its WorkflowTemplate defines it).
 #[derive(Debug, Default)]
-pub struct PodTemplateSpec<'a> {
-    pub spec: Option<Box<Spec<'a>>>,
+pub struct Step<'a> {
+    pub inline: Option<Box<Spec<'a>>>,
 }
 
-object_fields!(PodTemplateSpec, "a pod template", { "spec" => spec });
+object_fields!(Step, "a workflow step", { "inline" => inline });
 
 #[derive(Debug, Default)]
-pub struct JobTemplateSpec<'a> {
-    pub spec: Option<Box<Spec<'a>>>,
+pub struct Dag<'a> {
+    pub tasks: Option<Vec<Step<'a>>>,
 }
 
-object_fields!(JobTemplateSpec, "a job template", { "spec" => spec });
+object_fields!(Dag, "a DAG template", { "tasks" => tasks });
+
+/// A PersistentVolume's spec: the kubelet bind-mounts a `local` volume exactly as a
+/// `hostPath` one.
+#[derive(Debug, Default)]
+pub struct PersistentVolumeSpec<'a> {
+    pub host_path: Option<HostPathSource<'a>>,
+    pub local: Option<HostPathSource<'a>>,
+}
+
+object_fields!(PersistentVolumeSpec, "a PersistentVolume spec", {
+    "hostPath" => host_path,
+    "local" => local,
+});
 
 #[derive(Debug, Default)]
 pub struct Volume<'a> {
@@ -578,8 +596,8 @@ mod tests {
             "volumeMounts":[{"name":"v","mountPath":"/x","readOnly":true}]}]}}}}"#,
         )
         .unwrap();
-        let object = request.object.unwrap().value;
-        let spec = object.spec.unwrap();
+        let object = request.object.unwrap();
+        let spec: Spec = read_at(object.text, &["spec"]).unwrap().unwrap();
         assert_eq!(
             spec.volumes.as_ref().unwrap()[0]
                 .host_path
@@ -617,13 +635,8 @@ mod tests {
     #[test]
     fn a_container_list_of_the_wrong_shape_is_located_when_read() {
         let raw = br#"{"spec":{"containers":[{"name":"a","volumeMounts":{"x":1}}],"volumes":[]}}"#;
-        let object: KubeObject = json::from_slice(raw).unwrap();
-        let error = object
-            .spec
-            .as_ref()
-            .unwrap()
-            .container_lists(None)
-            .unwrap_err();
+        let spec: Spec = read_at(raw, &["spec"]).unwrap().unwrap();
+        let error = spec.container_lists(None).unwrap_err();
         assert_eq!(
             error.locate(raw),
             "spec.containers[0].volumeMounts: invalid type: map, expected a sequence"
@@ -660,8 +673,7 @@ mod tests {
         assert!(twice.notes.is_none() && twice.may_mount(&volumes));
         assert!(twice.read().is_err());
         let text = br#"{"spec":{"containers":[{"image":7,"volumeMounts":[{"name":"sock"}]}]}}"#;
-        let object: KubeObject = json::from_slice(text).unwrap();
-        let spec = object.spec.as_ref().unwrap();
+        let spec: Spec = read_at(text, &["spec"]).unwrap().unwrap();
         assert_eq!(
             spec.container_lists(Some(&volumes))
                 .unwrap_err()
@@ -686,25 +698,20 @@ mod tests {
             br#"{"request":{"kind":{"kind":"Pod"},"object":{"spec":{"volumes":null,"containers":[{"name":"c","volumeMounts":null}]}}}}"#,
         )
         .unwrap();
-        assert!(
-            request
-                .object
-                .unwrap()
-                .value
-                .spec
-                .unwrap()
-                .volumes
-                .is_none()
-        );
+        let spec: Spec = read_at(request.object.unwrap().text, &["spec"])
+            .unwrap()
+            .unwrap();
+        assert!(spec.volumes.is_none());
     }
 
     #[test]
     fn wrong_types_are_located() {
-        let error = Payload::parse(
-            br#"{"request":{"kind":{"kind":"Pod"},"object":{"spec":{"volumes":"x"}}}}"#,
+        // A pod spec is read at its kind's place, when the request is judged.
+        let error = crate::decision::validate(
+            br#"{"request":{"kind":{"kind":"Pod"},"operation":"CREATE","object":{"spec":{"volumes":"x"}}}}"#,
         )
-        .unwrap_err()
-        .to_string();
+        .message
+        .unwrap_or_default();
         assert!(
             error.starts_with(
                 "cannot read the request: request.object.spec.volumes: invalid type: string \"x\", expected a sequence"

@@ -48,7 +48,7 @@ const fn unix(
         runtimes,
         Socket {
             pattern,
-            subtree: false,
+            subtree: None,
             written,
             label,
         },
@@ -108,7 +108,7 @@ const PRESETS: &[Preset] = &[
         DOCKER,
         Socket {
             pattern: Pattern::Pipe(Cow::Borrowed("docker_engine")),
-            subtree: false,
+            subtree: None,
             written: r"\\.\pipe\docker_engine",
             label: "the Docker daemon pipe",
         },
@@ -117,7 +117,7 @@ const PRESETS: &[Preset] = &[
         DOCKER,
         Socket {
             pattern: Pattern::Pipe(Cow::Borrowed("cri-dockerd")),
-            subtree: false,
+            subtree: None,
             written: r"\\.\pipe\cri-dockerd",
             label: "the cri-dockerd pipe",
         },
@@ -139,9 +139,9 @@ const PRESETS: &[Preset] = &[
         CONTAINERD,
         Socket {
             pattern: Pattern::Unix(Components::Fixed(&["run", "containerd", "s"])),
-            subtree: true,
+            subtree: Some("a containerd shim socket"),
             written: "/run/containerd/s",
-            label: "the containerd shim sockets",
+            label: "the containerd shim socket directory",
         },
     ),
     unix(
@@ -179,7 +179,7 @@ const PRESETS: &[Preset] = &[
         CONTAINERD,
         Socket {
             pattern: Pattern::Pipe(Cow::Borrowed("containerd-containerd")),
-            subtree: false,
+            subtree: None,
             written: r"\\.\pipe\containerd-containerd",
             label: "the containerd pipe",
         },
@@ -291,8 +291,8 @@ impl<'a> std::ops::Deref for Components<'a> {
 #[derive(Debug, Clone)]
 struct Socket<'a> {
     pattern: Pattern<'a>,
-    /// Everything at or under the path is a socket of this kind (a directory of sockets).
-    subtree: bool,
+    /// Everything under the path is a socket, labelled so (the path is a directory of sockets).
+    subtree: Option<&'static str>,
     /// The path as a person wrote it, used when the host path gives no spelling to follow.
     written: &'a str,
     label: &'static str,
@@ -411,17 +411,19 @@ impl<'a> SocketCatalog<'a> {
         for socket in self.sockets() {
             if let Pattern::Unix(pattern) = &socket.pattern
                 && (pattern.len() == canonical.len()
-                    || (socket.subtree && pattern.len() < canonical.len()))
+                    || (socket.subtree.is_some() && pattern.len() < canonical.len()))
                 && prefix_matches(canonical, pattern)
             {
-                let shown = match pattern.len() == canonical.len() {
-                    true => socket.display(spelling, components),
+                return Some(match socket.subtree {
                     // Inside a directory of sockets: the path itself.
-                    false => HostPath::Unix(components.to_vec()).to_string(),
-                };
-                return Some(Exposure::Socket {
-                    label: socket.label,
-                    socket: shown,
+                    Some(inside) if pattern.len() < canonical.len() => Exposure::Socket {
+                        label: inside,
+                        socket: HostPath::Unix(components.to_vec()).to_string(),
+                    },
+                    _ => Exposure::Socket {
+                        label: socket.label,
+                        socket: socket.display(spelling, components),
+                    },
                 });
             }
         }
@@ -480,7 +482,7 @@ impl<'a> Socket<'a> {
         };
         Socket {
             pattern,
-            subtree: false,
+            subtree: None,
             written: path,
             label,
         }
