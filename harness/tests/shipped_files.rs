@@ -276,3 +276,108 @@ fn one_repository_url_everywhere() {
         );
     }
 }
+
+/// A DaemonSet in the monitoring namespace whose one container runs `image` with a hostPath
+/// volume for each of `paths`.
+fn monitoring_daemonset(image: &str, paths: &[&str]) -> serde_json::Value {
+    let volumes: Vec<serde_json::Value> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| serde_json::json!({"name": format!("v{i}"), "hostPath": {"path": path}}))
+        .collect();
+    let mounts: Vec<serde_json::Value> = (0..paths.len())
+        .map(|i| serde_json::json!({"name": format!("v{i}"), "mountPath": format!("/host/v{i}")}))
+        .collect();
+    let daemonset = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "monitoring"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+            "metadata": {"labels": {"app": "agent"}},
+            "spec": {"containers": [{"name": "agent", "image": image, "volumeMounts": mounts}],
+                     "volumes": volumes}}}
+    });
+    serde_json::json!({
+        "uid": "1", "operation": "CREATE", "namespace": "monitoring", "name": "agent",
+        "kind": {"group": "apps", "version": "v1", "kind": "DaemonSet"},
+        "resource": {"group": "apps", "version": "v1", "resource": "daemonsets"},
+        "userInfo": {"username": "alice"}, "object": daemonset
+    })
+}
+
+/// True when a policy of policy.yaml applies in the monitoring namespace: a namespaced policy
+/// there, or a cluster policy whose namespaceSelector does not leave it out.
+fn applies_to_monitoring(policy: &Yaml) -> bool {
+    if policy["kind"] == "AdmissionPolicy" {
+        return policy["metadata"]["namespace"] == "monitoring";
+    }
+    let left_out = policy["spec"]["namespaceSelector"]["matchExpressions"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .any(|rule| {
+            rule["operator"] == "NotIn"
+                && rule["values"]
+                    .as_sequence()
+                    .is_some_and(|values| values.iter().any(|v| v == "monitoring"))
+        });
+    !left_out
+}
+
+/// The examples do what their comments say: in monitoring, the Datadog agent as its published
+/// DaemonSet deploys it is admitted, and another image mounting the same kind of places, or
+/// /var/run, / and /proc/1/root, is not.
+#[test]
+fn the_example_policies_admit_the_agent_and_nothing_else_in_monitoring() {
+    let text = std::fs::read_to_string(root().join("policy.yaml")).unwrap();
+    let agent_paths = ["/var/run/docker.sock", "/proc", "/sys/fs/cgroup"];
+    let containerd_agent_paths = ["/var/run/containerd", "/proc", "/sys/fs/cgroup"];
+    let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let mut applied = 0;
+    for document in serde_yaml::Deserializer::from_str(&text) {
+        let policy = Yaml::deserialize(document).unwrap();
+        if !applies_to_monitoring(&policy) {
+            continue;
+        }
+        applied += 1;
+        let name = policy["metadata"]["name"].as_str().unwrap().to_string();
+        let settings: serde_json::Value =
+            serde_yaml::from_value(policy["spec"]["settings"].clone()).unwrap();
+        let verdict = |image: &str, paths: &[&str]| {
+            let request = monitoring_daemonset(image, paths);
+            match testkit::evaluate(&mut testkit::Native, &request, &settings) {
+                testkit::Outcome::Response(response) => response,
+                other => panic!("{name}: {other:?}"),
+            }
+        };
+        for (image, paths) in [
+            ("gcr.io/datadoghq/agent:7.50.0", &agent_paths[..]),
+            ("gcr.io/datadoghq/agent:7.50.0", &containerd_agent_paths[..]),
+            (
+                &format!("gcr.io/datadoghq/agent@{digest}"),
+                &agent_paths[..],
+            ),
+        ] {
+            let response = verdict(image, paths);
+            assert!(
+                response.allowed,
+                "{name} rejects {image} {paths:?}: {response:?}"
+            );
+        }
+        for (image, paths) in [
+            ("alpine:3.20", &agent_paths[..]),
+            ("alpine:3.20", &["/var/run"][..]),
+            ("alpine:3.20", &["/"][..]),
+            ("alpine:3.20", &["/proc/1/root"][..]),
+            ("gcr.io/datadoghq/agent:7.50.0", &["/var/run"][..]),
+            ("gcr.io/datadoghq/agent:7.50.0", &["/"][..]),
+            ("gcr.io/datadoghq/agent:7.50.0", &["/proc/1/root"][..]),
+        ] {
+            let response = verdict(image, paths);
+            assert!(!response.allowed, "{name} admits {image} {paths:?}");
+        }
+    }
+    assert!(
+        applied >= 2,
+        "policy.yaml has policies for the monitoring namespace"
+    );
+}
