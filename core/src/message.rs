@@ -109,7 +109,7 @@ pub fn not_inspected(group: &str, kind: &str, unknown_kinds_ignored: bool) -> St
     } else {
         format!(
             "{kind} is not a kind the policy knows, and it has no pod template (containers at \
-             spec.template.spec or spec.jobTemplate.spec.template.spec)"
+             spec.template.spec, spec.jobTemplate.spec.template.spec, template.spec or spec)"
         )
     }
 }

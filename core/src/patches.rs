@@ -115,16 +115,24 @@ impl Context<'_> {
             let Value::Object(fields) = item else {
                 return Some("has a container that is not a map".to_string());
             };
-            let name = fields
-                .iter()
-                .rev()
-                .find(|(key, _)| fold(key) == "name")
-                .and_then(|(_, name)| match name {
-                    Value::String(name) => Some(name.as_str()),
+            // Argo merges a patch's container into the Pod's by the exact key `name`, and Go
+            // then decodes every key that folds to `name`: the container is taken for a
+            // mounter if any of them names one (or is not a plain name), or, when a container
+            // mounts a hostPath volume, if it has no `name` to be merged by (the list is then
+            // decoded into the Pod's containers by position).
+            let names = fields.iter().filter(|(key, _)| fold(key) == "name");
+            let name = names
+                .clone()
+                .find_map(|(key, name)| match name {
+                    Value::String(name) if key == "name" => Some(name.as_str()),
                     _ => None,
                 })
                 .unwrap_or_default();
-            let mounter = self.mounters.contains(name);
+            let mounter = names.clone().any(|(_, name)| match name {
+                Value::String(name) => self.mounters.contains(name.as_str()),
+                _ => true,
+            }) || (!self.mounters.is_empty()
+                && !fields.iter().any(|(key, _)| key == "name"));
             for (key, value) in fields {
                 let reason = match &*fold(key) {
                     "volumemounts" if mounter || self.mounts_host_path(value) => "volumeMounts",
@@ -233,6 +241,11 @@ mod tests {
             "containers: [{name: main, volumeMounts: [{name: lib, mountPath: /x, subPath: ../run/docker.sock}]}]",
             "containers: [{name: main, IMAGE: evil:1}]",
             "containers: [{nameſ: x, name: main, Image: evil}]",
+            "containers: [{name: main, Name: x, image: alpine}]",
+            "containers: [{name: main, NAME: x, image: alpine}]",
+            r#"{"containers":[{"name":"main","Name":"x","image":"alpine"}]}"#,
+            "containers: [{name: main, Name: null, image: alpine}]",
+            "Containers: [{}, {volumeMounts: [{mountPath: /x, subPath: docker.sock}]}]",
             "initContainers: [{name: other, volumeMounts: [{name: sock, mountPath: /s}]}]",
             "ephemeralContainers: [{name: dbg, targetContainerName: main}]",
             "shareProcessNamespace: true",

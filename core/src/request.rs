@@ -421,22 +421,33 @@ impl<'a> Spec<'a> {
                     }
                     containers.push(container);
                 }
+                // Argo copies the main container's mounts into a sidecar or an init container
+                // that mirrors them: such an init container is listed here too, with them.
+                let main_mounts: Vec<VolumeMount> = containers
+                    .iter()
+                    .flat_map(|main| main.volume_mounts.iter().flatten().cloned())
+                    .collect();
+                let mut mirrored = Vec::new();
                 if let Some(Raw(sidecars)) = self.sidecars {
                     let sidecars: Option<Vec<Container>> = read_raw(sidecars)?;
-                    // Argo copies the main container's mounts into a sidecar that mirrors them.
-                    let main_mounts: Vec<VolumeMount> = containers
-                        .iter()
-                        .flat_map(|main| main.volume_mounts.iter().flatten().cloned())
-                        .collect();
-                    for mut sidecar in sidecars.unwrap_or_default() {
-                        if sidecar.mirror_volume_mounts == Some(true) {
-                            sidecar
-                                .volume_mounts
-                                .get_or_insert_with(Vec::new)
-                                .extend(main_mounts.iter().cloned());
+                    mirrored.extend(sidecars.unwrap_or_default());
+                }
+                if !main_mounts.is_empty() {
+                    for init in self.init_containers.iter().flatten() {
+                        let init: Container = read_raw(init.text)?;
+                        if init.mirror_volume_mounts == Some(true) {
+                            mirrored.push(init);
                         }
-                        containers.push(sidecar);
                     }
+                }
+                for mut container in mirrored {
+                    if container.mirror_volume_mounts == Some(true) {
+                        container
+                            .volume_mounts
+                            .get_or_insert_with(Vec::new)
+                            .extend(main_mounts.iter().cloned());
+                    }
+                    containers.push(container);
                 }
                 if let Some(Raw(set)) = self.container_set {
                     let set: Option<ContainerSet> = read_raw(set)?;
