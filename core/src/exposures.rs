@@ -140,56 +140,77 @@ pub fn scan_pod_spec<'a, 's>(
         return Ok(exposures);
     }
     let names = VolumeNames::new(by_name.keys().copied());
-    for_each_container(parts, &names, |container, kind| {
-        let me = ContainerRef {
-            name: &container.name,
-            kind,
-            image: container.image.as_deref().unwrap_or_default(),
-        };
-        for mount in container.volume_mounts.as_deref().unwrap_or_default() {
-            let Some(indices) = by_name.get(&*mount.name) else {
-                continue;
-            };
-            for &index in indices {
-                let volume = &mut exposures[index];
-                // A container's mounts are visited together: comparing with the last entry is
-                // enough to list each container once, in constant time.
-                if volume.mounted_by.last() != Some(&me) {
-                    volume.mounted_by.push(me);
-                }
-                for reach in reaches(mount) {
-                    // The same reach into the same volume reaches the same path: what an
-                    // earlier mount found is not worked out again.
-                    if let Some(finding) = volume.findings.iter_mut().find(|f| f.reach == reach) {
-                        if finding.containers.last() != Some(&me) {
-                            finding.containers.push(me);
-                        }
-                        continue;
+    let mut add_mounts =
+        |me: ContainerRef<'a>, mounts: &mut dyn Iterator<Item = &'a VolumeMount<'s>>| {
+            for mount in mounts {
+                let Some(indices) = by_name.get(&*mount.name) else {
+                    continue;
+                };
+                for &index in indices {
+                    let volume = &mut exposures[index];
+                    // A container's mounts are visited together: comparing with the last entry is
+                    // enough to list each container once, in constant time.
+                    if volume.mounted_by.last() != Some(&me) {
+                        volume.mounted_by.push(me);
                     }
-                    let reached = match reach {
-                        Reach::SubPathExpr(_) => unresolved(volume.findings.first()),
-                        Reach::SubPath(sub_path) => {
-                            let readings = HostPath::readings_joined(volume.host_path, sub_path);
-                            match catalog.classify_worst(readings) {
-                                (path, Some(exposure)) => Some((path, exposure)),
-                                (_, None) => None,
+                    for reach in reaches(mount) {
+                        // The same reach into the same volume reaches the same path: what an
+                        // earlier mount found is not worked out again.
+                        if let Some(finding) = volume.findings.iter_mut().find(|f| f.reach == reach)
+                        {
+                            if finding.containers.last() != Some(&me) {
+                                finding.containers.push(me);
                             }
+                            continue;
                         }
-                        // Found above, if the volume exposes anything.
-                        Reach::Whole => None,
-                    };
-                    if let Some((path, exposure)) = reached {
-                        volume.findings.push(Finding {
-                            reach,
-                            path,
-                            exposure,
-                            containers: vec![me],
-                        });
+                        let reached = match reach {
+                            Reach::SubPathExpr(_) => unresolved(volume.findings.first()),
+                            Reach::SubPath(sub_path) => {
+                                let readings =
+                                    HostPath::readings_joined(volume.host_path, sub_path);
+                                match catalog.classify_worst(readings) {
+                                    (path, Some(exposure)) => Some((path, exposure)),
+                                    (_, None) => None,
+                                }
+                            }
+                            // Found above, if the volume exposes anything.
+                            Reach::Whole => None,
+                        };
+                        if let Some((path, exposure)) = reached {
+                            volume.findings.push(Finding {
+                                reach,
+                                path,
+                                exposure,
+                                containers: vec![me],
+                            });
+                        }
                     }
                 }
             }
-        }
+        };
+    for_each_container(parts, &names, |container, kind| {
+        add_mounts(
+            container_ref(container, kind),
+            &mut container.volume_mounts.iter().flatten(),
+        );
     })?;
+    // Argo gives a sidecar or an init container with `mirrorVolumeMounts` the mounts of its
+    // template's main container, and copies those of `templateDefaults` into every template:
+    // each such container mounts what every main container of the workflow mounts.
+    let main_mounts = parts
+        .iter()
+        .map(|spec| spec.argo_main_mounts())
+        .collect::<Result<Vec<_>, _>>()?;
+    if main_mounts.iter().any(|mounts| !mounts.is_empty()) {
+        for spec in parts {
+            spec.visit_containers(None, |container, list| {
+                if container.mirror_volume_mounts == Some(true) {
+                    let me = container_ref(container, ContainerKind::ALL[list]);
+                    add_mounts(me, &mut main_mounts.iter().flatten().copied());
+                }
+            })?;
+        }
+    }
     exposures.retain(|volume| !volume.findings.is_empty());
     if !exposures.is_empty() {
         add_reachers(parts, &mut exposures)?;
@@ -206,11 +227,7 @@ fn add_reachers<'a, 's>(
 ) -> Result<(), &'a PartError<'s>> {
     let shared = parts.iter().find_map(|spec| spec.shared_processes());
     let mut add = |container: &'a Container<'s>, kind| {
-        let me = ContainerRef {
-            name: &container.name,
-            kind,
-            image: container.image.as_deref().unwrap_or_default(),
-        };
+        let me = container_ref(container, kind);
         let target = container.target_container_name.as_deref();
         for volume in exposures.iter_mut() {
             if volume.mounted_by.contains(&me) {
@@ -236,6 +253,14 @@ fn add_reachers<'a, 's>(
         }
     }
     Ok(())
+}
+
+fn container_ref<'a>(container: &'a Container<'_>, kind: ContainerKind) -> ContainerRef<'a> {
+    ContainerRef {
+        name: &container.name,
+        kind,
+        image: container.image.as_deref().unwrap_or_default(),
+    }
 }
 
 /// How a mount reaches into its volume: as a whole, or through its `subPath` and its

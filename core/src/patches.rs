@@ -237,9 +237,9 @@ mod tests {
     #[test]
     fn a_mounter_keeps_its_mounts_and_image() {
         for patch in [
-            "containers: [{name: main, image: evil:1}]",
+            "containers: [{name: main, image: 'evil:1'}]",
             "containers: [{name: main, volumeMounts: [{name: lib, mountPath: /x, subPath: ../run/docker.sock}]}]",
-            "containers: [{name: main, IMAGE: evil:1}]",
+            "containers: [{name: main, IMAGE: 'evil:1'}]",
             "containers: [{nameſ: x, name: main, Image: evil}]",
             "containers: [{name: main, Name: x, image: alpine}]",
             "containers: [{name: main, NAME: x, image: alpine}]",

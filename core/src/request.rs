@@ -262,15 +262,20 @@ pub struct RawContainer<'a> {
     text: &'a [u8],
     /// `name`, `image` and `volumeMounts` in `text`; `None` when it must be read whole (see
     /// [`Reader::raw_noting`]).
-    notes: Option<json::Notes<4>>,
+    notes: Option<json::Notes<5>>,
     /// Boxed: few containers are ever read, and a 1 MB Pod keeps more than a thousand.
     read: OnceCell<Box<Result<Container<'a>, PartError<'a>>>>,
 }
 
 impl<'a> Read<'a> for RawContainer<'a> {
     fn read(reader: &mut Reader<'a>) -> json::Result<Self> {
-        let (text, notes) =
-            reader.raw_noting([b"name", b"image", b"volumeMounts", b"targetContainerName"])?;
+        let (text, notes) = reader.raw_noting([
+            b"name",
+            b"image",
+            b"volumeMounts",
+            b"targetContainerName",
+            b"mirrorVolumeMounts",
+        ])?;
         Ok(RawContainer {
             text,
             notes,
@@ -288,11 +293,11 @@ impl<'a> RawContainer<'a> {
     /// The notes, when its name and image are plain strings (`null` or no image at all):
     /// whether it mounts a volume is then told by its mounts alone. A noted string has no
     /// escapes ([`json::Reader::raw_noting`]).
-    fn plain(&self) -> Option<&json::Notes<4>> {
+    fn plain(&self) -> Option<&json::Notes<5>> {
         let plain = |text: &[u8]| text.first() == Some(&b'"');
         let plain_or_null = |text: &[u8]| text == b"null" || plain(text);
         let notes = self.notes.as_ref()?;
-        let [name, image, _, target] = notes;
+        let [name, image, _, target, _] = notes;
         let optional_plain = self.noted(image).is_none_or(plain_or_null)
             && self.noted(target).is_none_or(plain_or_null);
         (self.noted(name).is_none_or(plain) && optional_plain).then_some(notes)
@@ -305,7 +310,7 @@ impl<'a> RawContainer<'a> {
     /// mounts' JSON, without being read.
     fn may_mount(&self, volumes: &VolumeNames) -> bool {
         match self.plain() {
-            Some([_, _, mounts, _]) => self
+            Some([_, _, mounts, _, _]) => self
                 .noted(mounts)
                 .is_some_and(|mounts| mentions::backslash_or_any(mounts, &volumes.quoted)),
             None => mentions::backslash_or_any(self.text, &volumes.quoted),
@@ -322,13 +327,13 @@ impl<'a> RawContainer<'a> {
                 .map(|range| read_raw(&text[range]))
                 .transpose()
         }
-        let from_notes = |[name, image, mounts, target]: &json::Notes<4>| {
+        let from_notes = |[name, image, mounts, target, mirror]: &json::Notes<5>| {
             Ok::<_, PartError>(Container {
                 name: field(self.text, name)?.unwrap_or_default(),
                 image: field(self.text, image)?.flatten(),
                 volume_mounts: field(self.text, mounts)?.flatten(),
                 target_container_name: field(self.text, target)?.flatten(),
-                mirror_volume_mounts: None,
+                mirror_volume_mounts: field(self.text, mirror)?.flatten(),
             })
         };
         let read = || {
@@ -421,33 +426,9 @@ impl<'a> Spec<'a> {
                     }
                     containers.push(container);
                 }
-                // Argo copies the main container's mounts into a sidecar or an init container
-                // that mirrors them: such an init container is listed here too, with them.
-                let main_mounts: Vec<VolumeMount> = containers
-                    .iter()
-                    .flat_map(|main| main.volume_mounts.iter().flatten().cloned())
-                    .collect();
-                let mut mirrored = Vec::new();
                 if let Some(Raw(sidecars)) = self.sidecars {
                     let sidecars: Option<Vec<Container>> = read_raw(sidecars)?;
-                    mirrored.extend(sidecars.unwrap_or_default());
-                }
-                if !main_mounts.is_empty() {
-                    for init in self.init_containers.iter().flatten() {
-                        let init: Container = read_raw(init.text)?;
-                        if init.mirror_volume_mounts == Some(true) {
-                            mirrored.push(init);
-                        }
-                    }
-                }
-                for mut container in mirrored {
-                    if container.mirror_volume_mounts == Some(true) {
-                        container
-                            .volume_mounts
-                            .get_or_insert_with(Vec::new)
-                            .extend(main_mounts.iter().cloned());
-                    }
-                    containers.push(container);
+                    containers.extend(sidecars.unwrap_or_default());
                 }
                 if let Some(Raw(set)) = self.container_set {
                     let set: Option<ContainerSet> = read_raw(set)?;
@@ -476,6 +457,16 @@ impl<'a> Spec<'a> {
             visit(container.read()?);
         }
         Ok(())
+    }
+
+    /// The mounts of an Argo template's main container (its `container` or `script`), which a
+    /// container with `mirrorVolumeMounts` gets too.
+    pub fn argo_main_mounts(&self) -> Result<Vec<&VolumeMount<'a>>, &PartError<'a>> {
+        let mains = [self.container, self.script].iter().flatten().count();
+        Ok(self.argo_containers()?[..mains]
+            .iter()
+            .flat_map(|main| main.volume_mounts.iter().flatten())
+            .collect())
     }
 
     /// How every container of the Pod can reach the mounts of every other one through
