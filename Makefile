@@ -91,11 +91,12 @@ e2e-tests: e2e-tools policy.wasm dsp
 	  bats e2e-tests/playground.bats; \
 	fi
 
-# Coverage-guided fuzzing (libFuzzer) of path normalization, validate, mutation and the request
-# reader's JSON grammar (against serde_json's), seeded from the fixtures; FUZZ_SECONDS per
+# Coverage-guided fuzzing (libFuzzer) of path normalization, validate, mutation, the request
+# reader's JSON grammar (against serde_json's) and the YAML reader of podSpecPatch (what it
+# reads, written as JSON, reads back the same), seeded from the fixtures; FUZZ_SECONDS per
 # target. Needs nightly; not part of CI.
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS := host_path validate mutation json_grammar
+FUZZ_TARGETS := host_path validate mutation json_grammar kube_yaml
 .PHONY: fuzz
 fuzz:
 	rustup toolchain install nightly --profile minimal

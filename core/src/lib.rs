@@ -56,6 +56,8 @@ pub fn check_settings(payload: &[u8]) -> SettingsValidationResponse {
 /// What the fuzz targets reach past the facade (`cargo fuzz` builds with `--cfg fuzzing`).
 #[cfg(fuzzing)]
 pub mod fuzzing {
+    pub use crate::kube_yaml::{Value, documents, parse};
+
     /// Whether the request reader takes `text` for one JSON value, as it checks what it skips,
     /// and if not, the message it refuses it with.
     pub fn json_skips(text: &[u8]) -> Result<(), String> {
