@@ -438,18 +438,20 @@ mod tests {
                 .collect()
         };
         let parts = located.parts();
-        assert_eq!(names(parts[1])[0], ["d[]"]);
+        // Argo names a template's `container` or `script` main, whatever name it was given.
+        assert_eq!(names(parts[1])[0], ["main[]"]);
         assert_eq!(names(parts[3])[0], ["main[]"]);
         assert_eq!(names(parts[4])[0], ["main[]"]);
-        // The main container is the script; the sidecar mirrors its mounts (none here).
+        // The main containers (the script, named main, and the containerSet's) come first,
+        // then the sidecars.
         assert_eq!(
             names(parts[5]),
             [
                 vec![
-                    "s[]".to_string(),
-                    "side[]".into(),
+                    "main[]".to_string(),
                     "c1[\"v\"]".into(),
-                    "c2[\"w\", \"v\"]".into()
+                    "c2[\"w\", \"v\"]".into(),
+                    "side[]".into()
                 ],
                 vec!["i[]".to_string()],
                 vec![]

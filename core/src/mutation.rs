@@ -109,7 +109,11 @@ pub fn apply(object: &[u8], at: PodSpecAt, removals: &[Removal]) -> Result<Vec<u
             }
         }
         for (holder, kind, unnamed) in holders(&fields) {
-            let name = name_of(holder, unnamed.name());
+            let name = match unnamed {
+                // Argo runs a template's `container` or `script` as main, whatever its name.
+                Unnamed::Main => Cow::Borrowed("main"),
+                Unnamed::Empty | Unnamed::ContainerSet => name_of(holder, ""),
+            };
             let mounts = match unnamed {
                 Unnamed::ContainerSet => Some(holder),
                 Unnamed::Empty | Unnamed::Main => json_text::field(holder, "volumeMounts"),
@@ -173,19 +177,10 @@ fn removes(
 #[derive(Debug, Clone, Copy)]
 enum Unnamed {
     Empty,
-    /// Argo's `container` and `script` run as `main`.
+    /// Argo's `container` and `script` run as `main`, whatever their name.
     Main,
     /// Not a container: an Argo `containerSet`, whose mounts every container of the set has.
     ContainerSet,
-}
-
-impl Unnamed {
-    fn name(self) -> &'static str {
-        match self {
-            Unnamed::Main => "main",
-            Unnamed::Empty | Unnamed::ContainerSet => "",
-        }
-    }
 }
 
 /// The `name` of a volume, mount or container (JSON text), `unnamed` when absent or empty, as

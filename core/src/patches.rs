@@ -42,6 +42,16 @@ pub fn problems(located: &Located) -> Vec<(String, String)> {
             });
         }
     }
+    // A container that mirrors the main container's mounts gets them when the Pod is built.
+    if !mounters.is_empty() {
+        for (_, part) in &parts {
+            let _ = part.visit_containers(None, |container, _| {
+                if container.mirror_volume_mounts == Some(true) {
+                    mounters.insert(&container.name);
+                }
+            });
+        }
+    }
     let context = Context { volumes, mounters };
     patches
         .into_iter()

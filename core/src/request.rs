@@ -206,7 +206,7 @@ pub struct Spec<'a> {
     pub host_pid: Option<bool>,
     /// The containers of an Argo template's `container`, `script`, `sidecars` and
     /// `containerSet`, read on first use.
-    argo_containers: OnceCell<Result<Vec<Container<'a>>, PartError<'a>>>,
+    argo_containers: OnceCell<Result<(Vec<Container<'a>>, usize), PartError<'a>>>,
 }
 
 object_fields!(Spec, "a spec", {
@@ -385,9 +385,9 @@ impl<'a> Spec<'a> {
     /// `None`), read on first use, and its list: 0 for containers, 1 for init containers, 2
     /// for ephemeral containers. An Argo template's `container`, `script`, `sidecars` and
     /// `containerSet` containers count as containers, after the others, and are always read
-    /// (they are rare, and a `containerSet` shares its mounts); its unnamed `container` or
-    /// `script` is `main`, as Argo names it, and the mounts of a `containerSet` apply to each
-    /// of its containers.
+    /// (they are rare, and a `containerSet` shares its mounts); its `container` or `script` is
+    /// `main`, as Argo names it whatever name it was given, and the mounts of a `containerSet`
+    /// apply to each of its containers.
     pub fn visit_containers<'s>(
         &'s self,
         volumes: Option<&VolumeNames>,
@@ -408,6 +408,7 @@ impl<'a> Spec<'a> {
             }
             if list == 0 {
                 self.argo_containers()?
+                    .0
                     .iter()
                     .for_each(|container| visit(container, 0));
             }
@@ -415,37 +416,41 @@ impl<'a> Spec<'a> {
         Ok(())
     }
 
-    fn argo_containers(&self) -> Result<&[Container<'a>], &PartError<'a>> {
-        self.argo_containers
-            .get_or_init(|| {
-                let mut containers = Vec::new();
-                for Raw(single) in [self.container, self.script].into_iter().flatten() {
-                    let mut container: Container = read_raw(single)?;
-                    if container.name.is_empty() {
-                        container.name = Str::Borrowed("main");
-                    }
-                    containers.push(container);
-                }
-                if let Some(Raw(sidecars)) = self.sidecars {
-                    let sidecars: Option<Vec<Container>> = read_raw(sidecars)?;
-                    containers.extend(sidecars.unwrap_or_default());
-                }
-                if let Some(Raw(set)) = self.container_set {
-                    let set: Option<ContainerSet> = read_raw(set)?;
-                    if let Some(set) = set {
-                        let shared = set.volume_mounts.unwrap_or_default();
-                        for mut container in set.containers.unwrap_or_default() {
-                            container
-                                .volume_mounts
-                                .get_or_insert_with(Vec::new)
-                                .extend(shared.iter().cloned());
-                            containers.push(container);
-                        }
+    /// An Argo template's containers, and how many of them, first, are main containers: its
+    /// `container` or `script` (which Argo always names `main`) and its `containerSet`'s
+    /// (one of which Argo takes for `main`); then its `sidecars`.
+    fn argo_containers(&self) -> Result<(&[Container<'a>], usize), &PartError<'a>> {
+        let read = self.argo_containers.get_or_init(|| {
+            let mut containers = Vec::new();
+            for Raw(single) in [self.container, self.script].into_iter().flatten() {
+                let mut container: Container = read_raw(single)?;
+                container.name = Str::Borrowed("main");
+                containers.push(container);
+            }
+            if let Some(Raw(set)) = self.container_set {
+                let set: Option<ContainerSet> = read_raw(set)?;
+                if let Some(set) = set {
+                    let shared = set.volume_mounts.unwrap_or_default();
+                    for mut container in set.containers.unwrap_or_default() {
+                        container
+                            .volume_mounts
+                            .get_or_insert_with(Vec::new)
+                            .extend(shared.iter().cloned());
+                        containers.push(container);
                     }
                 }
-                Ok(containers)
-            })
-            .as_deref()
+            }
+            let mains = containers.len();
+            if let Some(Raw(sidecars)) = self.sidecars {
+                let sidecars: Option<Vec<Container>> = read_raw(sidecars)?;
+                containers.extend(sidecars.unwrap_or_default());
+            }
+            Ok((containers, mains))
+        });
+        match read {
+            Ok((containers, mains)) => Ok((containers, *mains)),
+            Err(error) => Err(error),
+        }
     }
 
     /// Calls `visit` with each ephemeral container, read.
@@ -459,11 +464,11 @@ impl<'a> Spec<'a> {
         Ok(())
     }
 
-    /// The mounts of an Argo template's main container (its `container` or `script`), which a
-    /// container with `mirrorVolumeMounts` gets too.
+    /// The mounts of an Argo template's main containers (its `container`, `script` or
+    /// `containerSet`), which a container with `mirrorVolumeMounts` gets too.
     pub fn argo_main_mounts(&self) -> Result<Vec<&VolumeMount<'a>>, &PartError<'a>> {
-        let mains = [self.container, self.script].iter().flatten().count();
-        Ok(self.argo_containers()?[..mains]
+        let (containers, mains) = self.argo_containers()?;
+        Ok(containers[..mains]
             .iter()
             .flat_map(|main| main.volume_mounts.iter().flatten())
             .collect())
