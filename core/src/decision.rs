@@ -717,6 +717,8 @@ pub struct ReportRow {
     pub exposes: String,
     /// `agent`, `setup (init)`, ...; empty when no container mounts it.
     pub containers: Vec<String>,
+    /// The image of each of `containers` (empty for a container that names none).
+    pub images: Vec<String>,
 }
 
 impl ToJson for ReportRow {
@@ -727,6 +729,7 @@ impl ToJson for ReportRow {
             .field("host_path", &self.host_path)
             .field("exposes", &self.exposes)
             .field("containers", &self.containers)
+            .field("images", &self.images)
             .close();
     }
 }
@@ -799,6 +802,7 @@ pub fn report(raw: &[u8]) -> Report {
                         .iter()
                         .map(|c| message::container_list(&[*c]))
                         .collect(),
+                    images: finding.containers.iter().map(|c| c.image.to_string()).collect(),
                 })
                 .collect::<Vec<_>>()
         };

@@ -26,7 +26,6 @@ const MAX_BYTES: usize = 64 << 20;
 const YAML_TAG: &str = "tag:yaml.org,2002:";
 
 /// A value as sigs.k8s.io/yaml hands it on as JSON.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
@@ -41,7 +40,6 @@ pub enum Value {
 }
 
 /// One document of a YAML stream.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
     pub value: Value,
@@ -50,7 +48,6 @@ pub struct Document {
 }
 
 /// What cannot be read, and where.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Error {
     pub line: usize,
@@ -86,7 +83,6 @@ fn scan_error(e: ScanError) -> Error {
 
 /// The documents of a YAML stream. An empty document (only `---`, only comments, an empty text)
 /// is `Value::Null`, as sigs.k8s.io/yaml gives `null`.
-#[allow(dead_code)]
 pub fn documents(text: &str) -> Result<Vec<Document>, Error> {
     // go-yaml skips a byte order mark at the start of the text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -115,7 +111,6 @@ pub fn documents(text: &str) -> Result<Vec<Document>, Error> {
 
 /// Exactly one document, what a `podSpecPatch` is. sigs.k8s.io/yaml would read the first
 /// document and ignore the rest; more than one is refused, so that nothing hides after it.
-#[allow(dead_code)]
 pub fn parse(text: &str) -> Result<Value, Error> {
     let mut docs = documents(text)?;
     if let Some(second) = docs.get(1) {
@@ -163,6 +158,20 @@ fn check_text(text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A plain scalar of a flow collection that go-yaml's scanner splits where yaml-rust2's does not.
+fn ambiguous_in_flow(scalar: &str) -> bool {
+    let mut chars = scalar.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('?', _) => return true,
+            (':', None) => return true,
+            (':', Some(next)) if ",?[]{}".contains(*next) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Runs yaml-rust2's scanner over the text first and refuses the tokens that go-yaml's scanner
 /// reads differently. A scanning error is left for the parser to report.
 fn check_tokens(text: &str) -> Result<(), Error> {
@@ -193,10 +202,15 @@ fn check_tokens(text: &str) -> Result<(), Error> {
             }
             TokenType::FlowSequenceStart | TokenType::FlowMappingStart => flow += 1,
             TokenType::FlowSequenceEnd | TokenType::FlowMappingEnd => flow = flow.saturating_sub(1),
-            // In a flow collection go-yaml ends a plain scalar at `?` and `:`, reads `?x` as a key
-            // and refuses `x:y`; yaml-rust2 reads all of them as one scalar (`{?hostPath: ...}`).
-            TokenType::Scalar(TScalarStyle::Plain, v) if flow > 0 && v.contains([':', '?']) => {
-                return refuse("a plain scalar with ':' or '?' inside [] or {} must be quoted");
+            // In a flow collection go-yaml ends a plain scalar at `?` (`{?hostPath: ...}` is the
+            // key hostPath), and at a `:` before one of `,?[]{}`; yaml-rust2 reads them as one
+            // scalar. A `:` before anything else stays in the scalar for both, as kubectl reads
+            // `{image: quay.io/x:v1}`.
+            TokenType::Scalar(TScalarStyle::Plain, v) if flow > 0 && ambiguous_in_flow(v) => {
+                return refuse(
+                    "a plain scalar inside [] or {} with '?', or with ':' before one of ,?[]{} \
+                     or at its end, must be quoted",
+                );
             }
             // go-yaml's anchor names are [0-9A-Za-z_-]; yaml-rust2 takes any non-space (`&a:b`).
             TokenType::Anchor(name) | TokenType::Alias(name)
@@ -1648,8 +1662,9 @@ mod tests {
         for bad in [
             // go-yaml: key `hostPath`; yaml-rust2: `?hostPath`.
             "{?hostPath: {path: /var/run/docker.sock}}",
-            "[a:b]",
             "{a: b?c}",
+            "{a: b:?c}",
+            "[a:,b]",
             "&a:b x",
             "[!!str, hostPath]",
             "a: x\u{2028}hostPath: y",
@@ -1670,6 +1685,14 @@ mod tests {
             obj(&[("a", Value::Array(vec![s("x:y"), s("a?")]))])
         );
         assert_eq!(one("a: b:c?d"), obj(&[("a", s("b:c?d"))]));
+        // As kubectl reads it: a `:` before anything but `,?[]{}` stays in a flow scalar.
+        assert_eq!(
+            one("a: [x:y, {image: quay.io/x:v1.8.2}]"),
+            obj(&[(
+                "a",
+                Value::Array(vec![s("x:y"), obj(&[("image", s("quay.io/x:v1.8.2"))])])
+            )])
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod json;
 mod json_path;
 mod json_text;
 mod kinds;
-mod kube_yaml;
+pub mod kube_yaml;
 mod mentions;
 mod message;
 mod mutation;

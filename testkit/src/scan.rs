@@ -3,8 +3,10 @@
 //! and the exposures behind it), so a report and an admission decision never disagree.
 
 use crate::Evaluator;
+use docker_socket_policy_core::kube_yaml;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// An object read from an input, with where it came from.
@@ -16,25 +18,31 @@ pub struct Located {
 }
 
 /// Reads `kubectl get -o json` output (a List or one object), `-o yaml` output or multi-document
-/// YAML. Errors name the input and the document index (from 1).
+/// YAML, as kubectl reads them: YAML 1.1 through sigs.k8s.io/yaml (merge keys applied,
+/// `!!binary` decoded, unknown tags refused; see `kube_yaml`). Errors name the input, the
+/// document (from 1) and, for YAML, the line. What kubectl refuses is refused: a List inside a
+/// List, and an input with no object at all (an empty List is a successful query of an empty
+/// cluster, and reads as no object without an error).
 pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
-    let documents: Vec<Value> = match serde_json::from_str::<Value>(text) {
-        Ok(document) => vec![document],
-        Err(_) => {
-            let mut documents = Vec::new();
-            for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-                let value = Value::deserialize(document).map_err(|e| {
-                    format!(
-                        "{source}: document {} is not Kubernetes JSON or YAML: {e}",
-                        i + 1
-                    )
-                })?;
-                documents.push(value);
-            }
-            documents
-        }
+    let json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
+    let documents: Vec<Value> = match json.then(|| serde_json::from_str::<Value>(text)) {
+        Some(Ok(document)) => vec![document],
+        _ => kube_yaml::documents(text)
+            .map_err(|error| {
+                format!(
+                    "{source}: document {}, line {}, column {}: {}",
+                    document_at(text, error.line),
+                    error.line,
+                    error.column,
+                    error.message
+                )
+            })?
+            .into_iter()
+            .map(|document| json_value(document.value))
+            .collect(),
     };
     let mut objects = Vec::new();
+    let mut lists = 0;
     for (i, document) in documents.into_iter().enumerate() {
         let index = i + 1;
         let located = |object: Value| Located {
@@ -42,20 +50,28 @@ pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
             document: index,
             object,
         };
-        match &document {
+        match document {
             Value::Null => {}
-            Value::Object(map) if map.get("items").is_some_and(Value::is_array) => {
-                for (j, item) in map["items"].as_array().unwrap().iter().enumerate() {
-                    kind_of(item).ok_or_else(|| {
-                        format!(
-                            "{source}: document {index}, item {}: not a Kubernetes object (no apiVersion and kind)",
-                            j + 1
-                        )
+            Value::Object(mut map) if map.get("items").is_some_and(Value::is_array) => {
+                lists += 1;
+                let Some(Value::Array(items)) = map.remove("items") else {
+                    unreachable!("checked to be an array");
+                };
+                for (j, item) in items.into_iter().enumerate() {
+                    let item_at = || format!("{source}: document {index}, item {}", j + 1);
+                    if item.get("items").is_some_and(Value::is_array) {
+                        return Err(format!(
+                            "{}: a List inside a List, which kubectl refuses (\"is not a list\")",
+                            item_at()
+                        ));
+                    }
+                    kind_of(&item).ok_or_else(|| {
+                        format!("{}: not a Kubernetes object (no apiVersion and kind)", item_at())
                     })?;
-                    objects.push(located(item.clone()));
+                    objects.push(located(item));
                 }
             }
-            _ => {
+            document => {
                 kind_of(&document).ok_or_else(|| {
                     format!("{source}: document {index}: not a Kubernetes object (no apiVersion and kind)")
                 })?;
@@ -63,7 +79,45 @@ pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
             }
         }
     }
+    if objects.is_empty() && lists == 0 {
+        return Err(format!(
+            "{source}: no object to scan (kubectl apply says \"no objects passed to apply\")"
+        ));
+    }
     Ok(objects)
+}
+
+/// The document (from 1) of a YAML stream that `line` (from 1) is in: the `---` lines before
+/// it, and the document before the first `---` if something is written there.
+fn document_at(text: &str, line: usize) -> usize {
+    let separator = |l: &str| l.starts_with("---");
+    let separators = text
+        .lines()
+        .take(line.saturating_sub(1))
+        .filter(|l| separator(l))
+        .count();
+    let implicit_first = text
+        .lines()
+        .take_while(|l| !separator(l))
+        .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    (separators + usize::from(implicit_first)).max(1)
+}
+
+/// A YAML value as serde_json's.
+fn json_value(value: kube_yaml::Value) -> Value {
+    match value {
+        kube_yaml::Value::Null => Value::Null,
+        kube_yaml::Value::Bool(b) => Value::Bool(b),
+        kube_yaml::Value::Number(n) => serde_json::from_str(&n).unwrap_or(Value::String(n)),
+        kube_yaml::Value::String(s) => Value::String(s),
+        kube_yaml::Value::Array(items) => Value::Array(items.into_iter().map(json_value).collect()),
+        kube_yaml::Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| (key, json_value(value)))
+                .collect(),
+        ),
+    }
 }
 
 /// The AdmissionRequest the API server sends for creating `object` (its kind from `apiVersion`
@@ -91,9 +145,11 @@ pub fn create_request(object: &Value, uid: &str) -> Value {
     })
 }
 
-/// One YAML document as JSON.
+/// One YAML document as JSON, read as kubectl reads it.
 pub fn yaml_document(text: &str) -> Result<Value, String> {
-    serde_yaml::from_str(text).map_err(|e| e.to_string())
+    kube_yaml::parse(text)
+        .map(json_value)
+        .map_err(|e| e.to_string())
 }
 
 /// An object's API group, version and kind, from its `apiVersion` and `kind`.
@@ -130,6 +186,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// Objects read from the inputs.
     pub objects: usize,
@@ -139,6 +196,8 @@ pub struct Summary {
     pub reported: usize,
     /// Reported objects with at least one exposure.
     pub exposed: usize,
+    /// Objects that could not be evaluated (a row `error` each).
+    pub errors: usize,
 }
 
 /// An object the policy did not evaluate, and why.
@@ -183,24 +242,35 @@ struct ModuleFinding {
     host_path: String,
     exposes: String,
     containers: Vec<String>,
+    #[serde(default)]
+    images: Vec<String>,
 }
 
 impl ModuleFinding {
-    /// The same volume, host path, exposure and containers (the verdict can differ: a Pod's
-    /// is its own, a workload's applies to its template).
-    fn same_exposure(&self, other: &ModuleFinding) -> bool {
-        (
-            &self.volume,
-            &self.host_path,
-            &self.exposes,
-            &self.containers,
-        ) == (
-            &other.volume,
-            &other.host_path,
-            &other.exposes,
-            &other.containers,
-        )
+    /// What the scan reports of a finding: `mutate` for a violation mutate mode removes.
+    fn verdict(&self, response: &ModuleResponse) -> &str {
+        match (self.severity.as_str(), response) {
+            (
+                "reject",
+                ModuleResponse {
+                    accepted: true,
+                    mutated_object: Some(_),
+                    ..
+                },
+            ) => "mutate",
+            (severity, _) => severity,
+        }
     }
+}
+
+/// The same finding with the same verdict: volume, host path, exposure, containers and their
+/// images. Only then does an owned object fold into its owner: a Pod that runs another image,
+/// or that its owner's verdict would not cover, is reported itself.
+fn same_finding(a: (&ModuleFinding, &ModuleResponse), b: (&ModuleFinding, &ModuleResponse)) -> bool {
+    let ((a, a_response), (b, b_response)) = (a, b);
+    (&a.volume, &a.host_path, &a.exposes, &a.containers, &a.images)
+        == (&b.volume, &b.host_path, &b.exposes, &b.containers, &b.images)
+        && a.verdict(a_response) == b.verdict(b_response)
 }
 
 type Key = (String, String, String);
@@ -236,6 +306,19 @@ pub fn scan(
     policy: &mut dyn Evaluator,
     settings: &Value,
     objects: &[Located],
+    progress: impl FnMut(usize, usize),
+) -> Result<ScanReport, String> {
+    scan_in(policy, settings, objects, None, progress)
+}
+
+/// [`scan`], with `namespace` for the namespaced objects that name none, as `kubectl apply -n`
+/// gives them one. A cluster-scoped object never has a namespace, whatever its manifest says:
+/// a namespace rule of the settings does not apply to it in a cluster, nor here.
+pub fn scan_in(
+    policy: &mut dyn Evaluator,
+    settings: &Value,
+    objects: &[Located],
+    namespace: Option<&str>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ScanReport, String> {
     let typed: Vec<&Located> = objects
@@ -247,18 +330,46 @@ pub fn scan(
 
     let mut evaluated: Vec<(&Located, Key, ModuleReport)> = Vec::new();
     let mut not_evaluated = Vec::new();
+    let mut failed: Vec<Row> = Vec::new();
     for (done, located) in typed.iter().enumerate() {
         progress(done, typed.len());
-        let key = key_of(&located.object);
-        let request = create_request(&located.object, &format!("scan-{done}"));
-        let payload = crate::validate_payload(&request, settings)?;
-        let answer = policy.call("report", &payload).map_err(|error| {
-            format!(
-                "{} document {}: {} {:?}: the policy failed: {error}",
-                located.source, located.document, key.1, key.2
-            )
-        })?;
-        let report: ModuleReport = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+        let object = in_namespace(&located.object, namespace);
+        let key = key_of(&object);
+        let request = create_request(&object, &format!("scan-{done}"));
+        // One object that cannot be evaluated is a row of its own; the scan goes on.
+        let mut fail = |reason: String| {
+            failed.push(Row {
+                namespace: key.0.clone(),
+                kind: key.1.clone(),
+                name: key.2.clone(),
+                verdict: "error".to_string(),
+                volume: String::new(),
+                host_path: String::new(),
+                exposes: format!("{} document {}: {reason}", located.source, located.document),
+                containers: String::new(),
+            });
+        };
+        let payload = match crate::validate_payload(&request, settings) {
+            Ok(payload) => payload,
+            Err(message) => {
+                fail(message);
+                continue;
+            }
+        };
+        let report = policy
+            .call("report", &payload)
+            .map_err(|error| format!("the policy failed: {error}"))
+            .and_then(|answer| {
+                serde_json::from_slice::<ModuleReport>(&answer)
+                    .map_err(|e| format!("the policy's report is not readable: {e}"))
+            });
+        let report = match report {
+            Ok(report) => report,
+            Err(reason) => {
+                fail(reason);
+                continue;
+            }
+        };
         if let Some(reason) = report.not_inspected {
             not_evaluated.push(NotEvaluated {
                 source: located.source.clone(),
@@ -272,14 +383,8 @@ pub fn scan(
         }
         if report.findings.is_empty() && !report.response.accepted {
             // Not an exposure the policy could list: the object could not be read.
-            return Err(format!(
-                "{} document {}: {} {:?}: {}",
-                located.source,
-                located.document,
-                key.1,
-                key.2,
-                report.response.message.unwrap_or_default()
-            ));
+            fail(report.response.message.unwrap_or_default());
+            continue;
         }
         evaluated.push((located, key, report));
     }
@@ -287,11 +392,11 @@ pub fn scan(
 
     // An owned object folds into its controller when the policy inspected the controller too
     // (a Pod into its ReplicaSet into its Deployment or Rollout), and only if the controller
-    // has every exposure the owned object has: an ownerReference anyone can write must not
-    // hide a Pod behind a clean owner.
-    let findings: HashMap<&Key, &[ModuleFinding]> = evaluated
+    // has every finding the owned object has, with the same images and verdict: an
+    // ownerReference anyone can write must not hide a Pod behind another object.
+    let reports: HashMap<&Key, &ModuleReport> = evaluated
         .iter()
-        .map(|(_, key, report)| (key, report.findings.as_slice()))
+        .map(|(_, key, report)| (key, report))
         .collect();
     let mut owners: HashMap<Key, Key> = HashMap::new();
     for (located, key, report) in &evaluated {
@@ -306,11 +411,12 @@ pub fn scan(
                 owner["kind"].as_str().unwrap_or_default().to_string(),
                 owner["name"].as_str().unwrap_or_default().to_string(),
             );
-            let covered = findings.get(&owner_key).is_some_and(|owner_findings| {
-                report
-                    .findings
-                    .iter()
-                    .all(|finding| owner_findings.iter().any(|o| o.same_exposure(finding)))
+            let covered = reports.get(&owner_key).is_some_and(|owner_report| {
+                report.findings.iter().all(|finding| {
+                    owner_report.findings.iter().any(|o| {
+                        same_finding((o, &owner_report.response), (finding, &report.response))
+                    })
+                })
             });
             if covered {
                 owners.insert(key.clone(), owner_key);
@@ -326,22 +432,11 @@ pub fn scan(
         let owner = top_owner(key, &owners);
         reported.insert(owner.clone());
         for finding in &report.findings {
-            let verdict = match (finding.severity.as_str(), &report.response) {
-                (
-                    "reject",
-                    ModuleResponse {
-                        accepted: true,
-                        mutated_object: Some(_),
-                        ..
-                    },
-                ) => "mutate",
-                (severity, _) => severity,
-            };
             let row = Row {
                 namespace: owner.0.clone(),
                 kind: owner.1.clone(),
                 name: owner.2.clone(),
-                verdict: verdict.to_string(),
+                verdict: finding.verdict(&report.response).to_string(),
                 volume: finding.volume.clone(),
                 host_path: finding.host_path.clone(),
                 exposes: finding.exposes.clone(),
@@ -353,6 +448,8 @@ pub fn scan(
             }
         }
     }
+    let errors = failed.len();
+    rows.extend(failed);
     rows.sort();
     Ok(ScanReport {
         rows,
@@ -362,8 +459,67 @@ pub fn scan(
             evaluated: evaluated.len(),
             reported: reported.len(),
             exposed: exposed.len(),
+            errors,
         },
     })
+}
+
+/// Kinds that have no namespace in a cluster: the built-in ones, and those of the projects
+/// whose kinds the policy reads. Other kinds are taken for namespaced, as most are.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("argoproj.io", "ClusterWorkflowTemplate"),
+    ("apps.kruise.io", "SidecarSet"),
+    ("policies.kubewarden.io", "ClusterAdmissionPolicy"),
+    ("policies.kubewarden.io", "PolicyServer"),
+];
+
+/// The object as the API server would store it: no namespace for a cluster-scoped kind, and
+/// `default_namespace` for a namespaced one that names none.
+fn in_namespace<'v>(object: &'v Value, default_namespace: Option<&str>) -> Cow<'v, Value> {
+    let Some(kind) = kind_of(object) else {
+        return Cow::Borrowed(object);
+    };
+    let cluster_scoped = CLUSTER_SCOPED.contains(&(kind.group, kind.kind));
+    let written = object["metadata"]["namespace"].as_str().filter(|ns| !ns.is_empty());
+    let namespace = match (cluster_scoped, written, default_namespace) {
+        (true, None, _) | (false, Some(_), _) | (false, None, None) => {
+            return Cow::Borrowed(object);
+        }
+        (true, Some(_), _) => None,
+        (false, None, Some(namespace)) => Some(namespace),
+    };
+    let mut object = object.clone();
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        match namespace {
+            Some(namespace) => meta.insert("namespace".into(), namespace.into()),
+            None => meta.remove("namespace"),
+        };
+    } else if let (Some(namespace), Some(map)) = (namespace, object.as_object_mut()) {
+        map.insert("metadata".into(), json!({"namespace": namespace}));
+    }
+    Cow::Owned(object)
 }
 
 /// The report as a table for people, with a summary line.
@@ -443,5 +599,11 @@ pub fn table(report: &ScanReport) -> String {
         report.rows.len(),
         if verdicts.is_empty() { String::new() } else { format!(": {}", verdicts.join(", ")) }
     ));
+    if report.summary.errors > 0 {
+        out.push_str(&format!(
+            "{} objects could not be evaluated (rows error)\n",
+            report.summary.errors
+        ));
+    }
     out
 }

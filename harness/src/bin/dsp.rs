@@ -90,6 +90,10 @@ struct ScanArgs {
     /// How to print the report.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Table)]
     output: Output,
+    /// The namespace of the namespaced objects that name none, as `kubectl apply -n` gives
+    /// them (`helm template` output names none). Cluster-scoped kinds never have one.
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    namespace: Option<String>,
     /// `kubectl get -o json|yaml` output (a List or one object) or multi-document YAML
     /// manifests; `-` reads stdin.
     #[arg(value_name = "FILE", required = true)]
@@ -114,7 +118,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Scan(args) => match scan_command(&args) {
-            Ok(exposed) => ExitCode::from(u8::from(exposed)),
+            Ok(status) => ExitCode::from(status),
             Err(message) => {
                 eprintln!("Error: {message}");
                 ExitCode::from(2)
@@ -152,7 +156,7 @@ fn read_document(path: &Path, what: &str) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
     serde_json::from_str(&text)
-        .or_else(|_| serde_yaml::from_str(&text))
+        .or_else(|_| scan::yaml_document(&text))
         .map_err(|e| format!("{what} {} is neither JSON nor YAML: {e}", path.display()))
 }
 
@@ -223,8 +227,9 @@ fn read_input(input: &str) -> Result<(String, String), String> {
     Ok((source, text))
 }
 
-/// Scans the inputs and prints the report; `Ok(true)` when something is exposed.
-fn scan_command(args: &ScanArgs) -> Result<bool, String> {
+/// Scans the inputs and prints the report; the exit status: 2 when an object could not be
+/// evaluated, else 1 when something is exposed, else 0.
+fn scan_command(args: &ScanArgs) -> Result<u8, String> {
     let mut objects: Vec<Located> = Vec::new();
     for input in &args.inputs {
         let (source, text) = read_input(input)?;
@@ -233,14 +238,19 @@ fn scan_command(args: &ScanArgs) -> Result<bool, String> {
     let settings = settings(&args.settings)?;
     let mut policy = policy(args.module.as_deref())?;
     let bar = progress_bar(objects.len());
-    let report = scan::scan(policy.as_mut(), &settings, &objects, |done, _| {
+    let namespace = args.namespace.as_deref();
+    let report = scan::scan_in(policy.as_mut(), &settings, &objects, namespace, |done, _| {
         bar.set_position(done as u64);
     });
     bar.finish_and_clear();
     let report = report?;
     // A closed pipe (`| head`) is not an error of the scan.
     let _ = std::io::stdout().write_all(render(&report, args.output)?.as_bytes());
-    Ok(report.summary.exposed > 0)
+    Ok(match (report.summary.errors, report.summary.exposed) {
+        (0, 0) => 0,
+        (0, _) => 1,
+        _ => 2,
+    })
 }
 
 /// A progress bar on stderr when it is a terminal and the scan is long enough to wait for.
