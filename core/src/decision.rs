@@ -802,7 +802,11 @@ pub fn report(raw: &[u8]) -> Report {
                         .iter()
                         .map(|c| message::container_list(&[*c]))
                         .collect(),
-                    images: finding.containers.iter().map(|c| c.image.to_string()).collect(),
+                    images: finding
+                        .containers
+                        .iter()
+                        .map(|c| c.image.to_string())
+                        .collect(),
                 })
                 .collect::<Vec<_>>()
         };

@@ -212,6 +212,25 @@ fn check_tokens(text: &str) -> Result<(), Error> {
                      or at its end, must be quoted",
                 );
             }
+            // go-yaml keeps a `:` before one of `,?[]{}` in the plain scalar it ends (`[a:,b]` is
+            // `["a:", "b"]`); yaml-rust2 reads a key there (`[{a: null}, b]`).
+            TokenType::Value if flow > 0 => {
+                let at = line_starts
+                    .get(mark.line().wrapping_sub(1))
+                    .map(|start| start + mark.col());
+                let before = at
+                    .and_then(|at| at.checked_sub(1))
+                    .and_then(|i| chars.get(i));
+                let after = at.and_then(|at| chars.get(at + 1));
+                let plain_before =
+                    before.is_some_and(|c| !c.is_whitespace() && !"\"'[]{},".contains(*c));
+                if plain_before && after.is_some_and(|c| ",?[]{}".contains(*c)) {
+                    return refuse(
+                        "a plain scalar inside [] or {} with ':' before one of ,?[]{} must be \
+                         quoted",
+                    );
+                }
+            }
             // go-yaml's anchor names are [0-9A-Za-z_-]; yaml-rust2 takes any non-space (`&a:b`).
             TokenType::Anchor(name) | TokenType::Alias(name)
                 if !name
