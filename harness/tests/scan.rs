@@ -57,8 +57,13 @@ fn every_scan_case() {
                     |_, _| {},
                 );
                 // `dsp scan` without --module runs the policy compiled into it: same report.
-                let native =
-                    scan::scan_in(&mut Native, &expected.settings, &objects, namespace, |_, _| {});
+                let native = scan::scan_in(
+                    &mut Native,
+                    &expected.settings,
+                    &objects,
+                    namespace,
+                    |_, _| {},
+                );
                 assert_eq!(
                     wasm, native,
                     "{case}: the module and the native core disagree"
@@ -134,7 +139,9 @@ fn manifests_read_as_kubectl_reads_them() {
         .args(["version", "--client"])
         .output();
     if !kubectl.is_ok_and(|output| output.status.success()) {
-        eprintln!("SKIPPED: no kubectl on the PATH (apt-get install kubectl) to compare readers with");
+        eprintln!(
+            "SKIPPED: no kubectl on the PATH (apt-get install kubectl) to compare readers with"
+        );
         return;
     }
     let mut compared = 0;
@@ -172,7 +179,10 @@ fn manifests_read_as_kubectl_reads_them() {
                 );
                 let ours: Vec<&Value> = objects.iter().map(|located| &located.object).collect();
                 let theirs: Vec<&Value> = theirs.iter().collect();
-                assert_eq!(ours, theirs, "{name}: dsp and kubectl read different objects");
+                assert_eq!(
+                    ours, theirs,
+                    "{name}: dsp and kubectl read different objects"
+                );
             }
             // Stricter than kubectl by design: go-yaml ignores a tag it does not know, which in
             // a podSpecPatch could stand for anything; the scan reads as the policy does.

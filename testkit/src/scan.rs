@@ -66,7 +66,10 @@ pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
                         ));
                     }
                     kind_of(&item).ok_or_else(|| {
-                        format!("{}: not a Kubernetes object (no apiVersion and kind)", item_at())
+                        format!(
+                            "{}: not a Kubernetes object (no apiVersion and kind)",
+                            item_at()
+                        )
                     })?;
                     objects.push(located(item));
                 }
@@ -266,11 +269,24 @@ impl ModuleFinding {
 /// The same finding with the same verdict: volume, host path, exposure, containers and their
 /// images. Only then does an owned object fold into its owner: a Pod that runs another image,
 /// or that its owner's verdict would not cover, is reported itself.
-fn same_finding(a: (&ModuleFinding, &ModuleResponse), b: (&ModuleFinding, &ModuleResponse)) -> bool {
+fn same_finding(
+    a: (&ModuleFinding, &ModuleResponse),
+    b: (&ModuleFinding, &ModuleResponse),
+) -> bool {
     let ((a, a_response), (b, b_response)) = (a, b);
-    (&a.volume, &a.host_path, &a.exposes, &a.containers, &a.images)
-        == (&b.volume, &b.host_path, &b.exposes, &b.containers, &b.images)
-        && a.verdict(a_response) == b.verdict(b_response)
+    (
+        &a.volume,
+        &a.host_path,
+        &a.exposes,
+        &a.containers,
+        &a.images,
+    ) == (
+        &b.volume,
+        &b.host_path,
+        &b.exposes,
+        &b.containers,
+        &b.images,
+    ) && a.verdict(a_response) == b.verdict(b_response)
 }
 
 type Key = (String, String, String);
@@ -482,10 +498,19 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("scheduling.k8s.io", "PriorityClass"),
     ("node.k8s.io", "RuntimeClass"),
     ("networking.k8s.io", "IngressClass"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
     ("certificates.k8s.io", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
     ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
@@ -502,7 +527,9 @@ fn in_namespace<'v>(object: &'v Value, default_namespace: Option<&str>) -> Cow<'
         return Cow::Borrowed(object);
     };
     let cluster_scoped = CLUSTER_SCOPED.contains(&(kind.group, kind.kind));
-    let written = object["metadata"]["namespace"].as_str().filter(|ns| !ns.is_empty());
+    let written = object["metadata"]["namespace"]
+        .as_str()
+        .filter(|ns| !ns.is_empty());
     let namespace = match (cluster_scoped, written, default_namespace) {
         (true, None, _) | (false, Some(_), _) | (false, None, None) => {
             return Cow::Borrowed(object);

@@ -239,9 +239,15 @@ fn scan_command(args: &ScanArgs) -> Result<u8, String> {
     let mut policy = policy(args.module.as_deref())?;
     let bar = progress_bar(objects.len());
     let namespace = args.namespace.as_deref();
-    let report = scan::scan_in(policy.as_mut(), &settings, &objects, namespace, |done, _| {
-        bar.set_position(done as u64);
-    });
+    let report = scan::scan_in(
+        policy.as_mut(),
+        &settings,
+        &objects,
+        namespace,
+        |done, _| {
+            bar.set_position(done as u64);
+        },
+    );
     bar.finish_and_clear();
     let report = report?;
     // A closed pipe (`| head`) is not an error of the scan.
