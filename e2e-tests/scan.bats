@@ -60,7 +60,7 @@ setup() {
   [[ "$stderr" == *"unknown field"* ]]
 }
 
-@test "scan: progress on stderr for thousands of objects, only when it is a terminal" {
+@test "scan: a count of the objects scanned on stderr, only when it is a terminal" {
   jq -n '{apiVersion: "v1", kind: "List", items: [range(1200) | {apiVersion: "v1", kind: "Pod",
     metadata: {name: "p\(.)", namespace: "default"}, spec: {containers: [{name: "c", image: "nginx"}]}}]}' \
     > "$BATS_TEST_TMPDIR/pods.json"
@@ -70,6 +70,6 @@ setup() {
   # script(1) gives the command a terminal.
   run script -qec "$DSP scan $BATS_TEST_TMPDIR/pods.json" /dev/null
   [ "$status" -eq 0 ]
-  [[ "$output" == *"scanned "*"/1200 objects"* ]]
+  [[ "$output" == *"scanned "*" objects"* ]]
   [[ "$output" == *"1200 objects read, 1200 evaluated, 1200 reported"* ]]
 }

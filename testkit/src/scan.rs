@@ -24,70 +24,222 @@ pub struct Located {
 /// List, and an input with no object at all (an empty List is a successful query of an empty
 /// cluster, and reads as no object without an error).
 pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
-    let json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
-    let documents: Vec<Value> = match json.then(|| serde_json::from_str::<Value>(text)) {
-        Some(Ok(document)) => vec![document],
-        _ => kube_yaml::documents(text)
-            .map_err(|error| {
-                format!(
-                    "{source}: document {}, line {}, column {}: {}",
-                    document_at(text, error.line),
-                    error.line,
-                    error.column,
-                    error.message
-                )
-            })?
-            .into_iter()
-            .map(|document| json_value(document.value))
-            .collect(),
-    };
     let mut objects = Vec::new();
+    read_objects_with(source, text, &mut |located| objects.push(located))?;
+    Ok(objects)
+}
+
+/// [`read_objects`], handing each object to `each` as it is read: the items of a JSON `List`
+/// (`kubectl get -o json`) are read one at a time, never all held at once.
+pub fn read_objects_with(
+    source: &str,
+    text: &str,
+    each: &mut dyn FnMut(Located),
+) -> Result<(), String> {
+    let json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
+    if json && read_json(source, serde_json::de::StrRead::new(text), each)? {
+        return Ok(());
+    }
+    let mut list = ListReader {
+        source,
+        index: 1,
+        items: 0,
+        each,
+        error: None,
+    };
+    let documents = kube_yaml::documents(text).map_err(|error| {
+        format!(
+            "{source}: document {}, line {}, column {}: {}",
+            document_at(text, error.line),
+            error.line,
+            error.column,
+            error.message
+        )
+    })?;
     let mut lists = 0;
+    let mut objects = 0;
     for (i, document) in documents.into_iter().enumerate() {
-        let index = i + 1;
-        let located = |object: Value| Located {
-            source: source.to_string(),
-            document: index,
-            object,
-        };
-        match document {
+        list.index = i + 1;
+        match json_value(document.value) {
             Value::Null => {}
             Value::Object(mut map) if map.get("items").is_some_and(Value::is_array) => {
                 lists += 1;
                 let Some(Value::Array(items)) = map.remove("items") else {
                     unreachable!("checked to be an array");
                 };
-                for (j, item) in items.into_iter().enumerate() {
-                    let item_at = || format!("{source}: document {index}, item {}", j + 1);
-                    if item.get("items").is_some_and(Value::is_array) {
-                        return Err(format!(
-                            "{}: a List inside a List, which kubectl refuses (\"is not a list\")",
-                            item_at()
-                        ));
-                    }
-                    kind_of(&item).ok_or_else(|| {
-                        format!(
-                            "{}: not a Kubernetes object (no apiVersion and kind)",
-                            item_at()
-                        )
-                    })?;
-                    objects.push(located(item));
+                for item in items {
+                    list.item(item)?;
                 }
             }
             document => {
-                kind_of(&document).ok_or_else(|| {
-                    format!("{source}: document {index}: not a Kubernetes object (no apiVersion and kind)")
-                })?;
-                objects.push(located(document));
+                objects += 1;
+                list.object(document)?;
             }
         }
     }
-    if objects.is_empty() && lists == 0 {
+    if objects == 0 && lists == 0 {
         return Err(format!(
             "{source}: no object to scan (kubectl apply says \"no objects passed to apply\")"
         ));
     }
-    Ok(objects)
+    Ok(())
+}
+
+/// Reads `input` as one JSON document (`kubectl get -o json`), handing each object to `each`
+/// as it is read; `Ok(false)` when it is not JSON (flow-style YAML, to be read as YAML) and
+/// nothing was handed on.
+pub fn read_json<'de, R: serde_json::de::Read<'de>>(
+    source: &str,
+    input: R,
+    each: &mut dyn FnMut(Located),
+) -> Result<bool, String> {
+    let mut list = ListReader {
+        source,
+        index: 1,
+        items: 0,
+        each,
+        error: None,
+    };
+    let mut deserializer = serde_json::Deserializer::new(input);
+    let read = serde::de::DeserializeSeed::deserialize(&mut list, &mut deserializer)
+        .and_then(|document| deserializer.end().map(|()| document));
+    if let Some(error) = list.error.take() {
+        return Err(error);
+    }
+    match read {
+        Ok(Some(object)) => list.object(object).map(|()| true),
+        Ok(None) => Ok(true),
+        // Items were handed on already: the rest is not read as YAML again.
+        Err(error) if list.items > 0 => {
+            Err(format!("{source}: after {} items: {error}", list.items))
+        }
+        Err(_) => Ok(false),
+    }
+}
+
+/// Reads one JSON document: an object whose `items` are streamed to `each` one by one (a
+/// `List`), or an object kept whole (`Some`, to be handed on as one object).
+struct ListReader<'r> {
+    source: &'r str,
+    index: usize,
+    items: usize,
+    each: &'r mut dyn FnMut(Located),
+    /// The first item that is not a Kubernetes object, or a List inside the List.
+    error: Option<String>,
+}
+
+impl ListReader<'_> {
+    fn item(&mut self, item: Value) -> Result<(), String> {
+        self.items += 1;
+        let item_at = || {
+            format!(
+                "{}: document {}, item {}",
+                self.source, self.index, self.items
+            )
+        };
+        if item.get("items").is_some_and(Value::is_array) {
+            return Err(format!(
+                "{}: a List inside a List, which kubectl refuses (\"is not a list\")",
+                item_at()
+            ));
+        }
+        kind_of(&item).ok_or_else(|| {
+            format!(
+                "{}: not a Kubernetes object (no apiVersion and kind)",
+                item_at()
+            )
+        })?;
+        (self.each)(Located {
+            source: self.source.to_string(),
+            document: self.index,
+            object: item,
+        });
+        Ok(())
+    }
+
+    fn object(&mut self, object: Value) -> Result<(), String> {
+        kind_of(&object).ok_or_else(|| {
+            format!(
+                "{}: document {}: not a Kubernetes object (no apiVersion and kind)",
+                self.source, self.index
+            )
+        })?;
+        (self.each)(Located {
+            source: self.source.to_string(),
+            document: self.index,
+            object,
+        });
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for &mut ListReader<'_> {
+    /// The object, unless it was a `List` whose items went to `each`.
+    type Value = Option<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut ListReader<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Kubernetes object or a List")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        let mut list = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" && !list {
+                list = true;
+                map.next_value_seed(Items(&mut *self))?;
+            } else {
+                fields.insert(key, map.next_value()?);
+            }
+        }
+        Ok((!list).then_some(Value::Object(fields)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(serde::de::Error::custom(
+            "a JSON array is not a Kubernetes object",
+        ))
+    }
+}
+
+/// A `List`'s items, each handed on as it is read.
+struct Items<'a, 'r>(&'a mut ListReader<'r>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of objects (kubectl reads any object with items as a List)")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<Value>()? {
+            if let Err(error) = self.0.item(item) {
+                self.0.error = Some(error);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The document (from 1) of a YAML stream that `line` (from 1) is in: the `---` lines before
@@ -337,23 +489,64 @@ pub fn scan_in(
     namespace: Option<&str>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ScanReport, String> {
-    let typed: Vec<&Located> = objects
-        .iter()
-        .filter(|located| kind_of(&located.object).is_some())
-        .collect();
-    crate::validate_settings(policy, settings)
-        .map_err(|message| format!("Provided settings are not valid: {message}"))?;
+    let mut scanner = Scanner::new(policy, settings, namespace)?;
+    for (done, located) in objects.iter().enumerate() {
+        progress(done, objects.len());
+        scanner.add(located);
+    }
+    progress(objects.len(), objects.len());
+    Ok(scanner.finish())
+}
 
-    let mut evaluated: Vec<(&Located, Key, ModuleReport)> = Vec::new();
-    let mut not_evaluated = Vec::new();
-    let mut failed: Vec<Row> = Vec::new();
-    for (done, located) in typed.iter().enumerate() {
-        progress(done, typed.len());
-        let object = in_namespace(&located.object, namespace);
+/// An evaluated object, as much of it as the report needs: its key, its controller's key,
+/// and the policy's report.
+struct Evaluated {
+    key: Key,
+    controller: Option<Key>,
+    report: ModuleReport,
+}
+
+/// A scan that takes objects one at a time, as they are read, and keeps only what the report
+/// needs of each: a cluster dump is never held whole.
+pub struct Scanner<'p> {
+    policy: &'p mut dyn Evaluator,
+    settings: &'p Value,
+    namespace: Option<&'p str>,
+    objects: usize,
+    evaluated: Vec<Evaluated>,
+    not_evaluated: Vec<NotEvaluated>,
+    failed: Vec<Row>,
+}
+
+impl<'p> Scanner<'p> {
+    /// A scan with `settings` (checked first) through `policy`; `namespace` as in [`scan_in`].
+    pub fn new(
+        policy: &'p mut dyn Evaluator,
+        settings: &'p Value,
+        namespace: Option<&'p str>,
+    ) -> Result<Scanner<'p>, String> {
+        crate::validate_settings(policy, settings)
+            .map_err(|message| format!("Provided settings are not valid: {message}"))?;
+        Ok(Scanner {
+            policy,
+            settings,
+            namespace,
+            objects: 0,
+            evaluated: Vec::new(),
+            not_evaluated: Vec::new(),
+            failed: Vec::new(),
+        })
+    }
+
+    /// Evaluates one object. One that cannot be evaluated is a row of its own; the scan goes on.
+    pub fn add(&mut self, located: &Located) {
+        self.objects += 1;
+        if kind_of(&located.object).is_none() {
+            return;
+        }
+        let object = in_namespace(&located.object, self.namespace);
         let key = key_of(&object);
-        let request = create_request(&object, &format!("scan-{done}"));
-        // One object that cannot be evaluated is a row of its own; the scan goes on.
-        let mut fail = |reason: String| {
+        let fail = |failed: &mut Vec<Row>, reason: String| {
             failed.push(Row {
                 namespace: key.0.clone(),
                 kind: key.1.clone(),
@@ -365,14 +558,9 @@ pub fn scan_in(
                 containers: String::new(),
             });
         };
-        let payload = match crate::validate_payload(&request, settings) {
-            Ok(payload) => payload,
-            Err(message) => {
-                fail(message);
-                continue;
-            }
-        };
-        let report = policy
+        let payload = report_payload(&object, self.objects, self.settings);
+        let report = self
+            .policy
             .call("report", &payload)
             .map_err(|error| format!("the policy failed: {error}"))
             .and_then(|answer| {
@@ -381,13 +569,10 @@ pub fn scan_in(
             });
         let report = match report {
             Ok(report) => report,
-            Err(reason) => {
-                fail(reason);
-                continue;
-            }
+            Err(reason) => return fail(&mut self.failed, reason),
         };
         if let Some(reason) = report.not_inspected {
-            not_evaluated.push(NotEvaluated {
+            self.not_evaluated.push(NotEvaluated {
                 source: located.source.clone(),
                 document: located.document,
                 namespace: key.0,
@@ -395,39 +580,53 @@ pub fn scan_in(
                 name: key.2,
                 reason,
             });
-            continue;
+            return;
         }
         if report.findings.is_empty() && !report.response.accepted {
             // Not an exposure the policy could list: the object could not be read.
-            fail(report.response.message.unwrap_or_default());
-            continue;
+            let message = report.response.message.unwrap_or_default();
+            return fail(&mut self.failed, message);
         }
-        evaluated.push((located, key, report));
-    }
-    progress(typed.len(), typed.len());
-
-    // An owned object folds into its controller when the policy inspected the controller too
-    // (a Pod into its ReplicaSet into its Deployment or Rollout), and only if the controller
-    // has every finding the owned object has, with the same images and verdict: an
-    // ownerReference anyone can write must not hide a Pod behind another object.
-    let reports: HashMap<&Key, &ModuleReport> = evaluated
-        .iter()
-        .map(|(_, key, report)| (key, report))
-        .collect();
-    let mut owners: HashMap<Key, Key> = HashMap::new();
-    for (located, key, report) in &evaluated {
-        let references = located.object["metadata"]["ownerReferences"].as_array();
-        let controller = references
+        let controller = object["metadata"]["ownerReferences"]
+            .as_array()
             .into_iter()
             .flatten()
-            .find(|r| r["controller"] == true);
-        if let Some(owner) = controller {
-            let owner_key = (
-                key.0.clone(),
-                owner["kind"].as_str().unwrap_or_default().to_string(),
-                owner["name"].as_str().unwrap_or_default().to_string(),
-            );
-            let covered = reports.get(&owner_key).is_some_and(|owner_report| {
+            .find(|r| r["controller"] == true)
+            .map(|owner| {
+                (
+                    key.0.clone(),
+                    owner["kind"].as_str().unwrap_or_default().to_string(),
+                    owner["name"].as_str().unwrap_or_default().to_string(),
+                )
+            });
+        self.evaluated.push(Evaluated {
+            key,
+            controller,
+            report,
+        });
+    }
+
+    /// The report. An owned object folds into its controller when the policy inspected the
+    /// controller too (a Pod into its ReplicaSet into its Deployment or Rollout), and only if
+    /// the controller has every finding the owned object has, with the same images and
+    /// verdict: an ownerReference anyone can write must not hide a Pod behind another object.
+    pub fn finish(self) -> ScanReport {
+        let reports: HashMap<&Key, &ModuleReport> = self
+            .evaluated
+            .iter()
+            .map(|evaluated| (&evaluated.key, &evaluated.report))
+            .collect();
+        let mut owners: HashMap<Key, Key> = HashMap::new();
+        for Evaluated {
+            key,
+            controller,
+            report,
+        } in &self.evaluated
+        {
+            let Some(owner_key) = controller else {
+                continue;
+            };
+            let covered = reports.get(owner_key).is_some_and(|owner_report| {
                 report.findings.iter().all(|finding| {
                     owner_report.findings.iter().any(|o| {
                         same_finding((o, &owner_report.response), (finding, &report.response))
@@ -435,49 +634,95 @@ pub fn scan_in(
                 })
             });
             if covered {
-                owners.insert(key.clone(), owner_key);
+                owners.insert(key.clone(), owner_key.clone());
             }
         }
-    }
 
-    let mut rows: Vec<Row> = Vec::new();
-    let mut seen_rows = HashSet::new();
-    let mut reported: HashSet<Key> = HashSet::new();
-    let mut exposed: HashSet<Key> = HashSet::new();
-    for (_, key, report) in &evaluated {
-        let owner = top_owner(key, &owners);
-        reported.insert(owner.clone());
-        for finding in &report.findings {
-            let row = Row {
-                namespace: owner.0.clone(),
-                kind: owner.1.clone(),
-                name: owner.2.clone(),
-                verdict: finding.verdict(&report.response).to_string(),
-                volume: finding.volume.clone(),
-                host_path: finding.host_path.clone(),
-                exposes: finding.exposes.clone(),
-                containers: finding.containers.join(", "),
-            };
-            exposed.insert(owner.clone());
-            if seen_rows.insert(row.clone()) {
-                rows.push(row);
+        let mut rows: Vec<Row> = Vec::new();
+        let mut seen_rows = HashSet::new();
+        let mut reported: HashSet<Key> = HashSet::new();
+        let mut exposed: HashSet<Key> = HashSet::new();
+        for Evaluated { key, report, .. } in &self.evaluated {
+            let owner = top_owner(key, &owners);
+            reported.insert(owner.clone());
+            for finding in &report.findings {
+                let row = Row {
+                    namespace: owner.0.clone(),
+                    kind: owner.1.clone(),
+                    name: owner.2.clone(),
+                    verdict: finding.verdict(&report.response).to_string(),
+                    volume: finding.volume.clone(),
+                    host_path: finding.host_path.clone(),
+                    exposes: finding.exposes.clone(),
+                    containers: finding.containers.join(", "),
+                };
+                exposed.insert(owner.clone());
+                if seen_rows.insert(row.clone()) {
+                    rows.push(row);
+                }
             }
         }
+        let errors = self.failed.len();
+        rows.extend(self.failed);
+        rows.sort();
+        ScanReport {
+            rows,
+            not_evaluated: self.not_evaluated,
+            summary: Summary {
+                objects: self.objects,
+                evaluated: self.evaluated.len(),
+                reported: reported.len(),
+                exposed: exposed.len(),
+                errors,
+            },
+        }
     }
-    let errors = failed.len();
-    rows.extend(failed);
-    rows.sort();
-    Ok(ScanReport {
-        rows,
-        not_evaluated,
-        summary: Summary {
-            objects: objects.len(),
-            evaluated: evaluated.len(),
-            reported: reported.len(),
-            exposed: exposed.len(),
-            errors,
+}
+
+/// The `validate` payload of creating `object`, written straight from the borrowed object (the
+/// policy reads any key order, so the engine's sorting is not needed to judge it).
+fn report_payload(object: &Value, number: usize, settings: &Value) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Payload<'a> {
+        request: Request<'a>,
+        settings: &'a Value,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Request<'a> {
+        uid: String,
+        kind: Value,
+        resource: Value,
+        operation: &'static str,
+        user_info: Value,
+        name: &'a str,
+        namespace: &'a str,
+        object: &'a Value,
+    }
+    let kind = kind_of(object).unwrap_or(GroupVersionKind {
+        group: "",
+        version: "",
+        kind: "",
+    });
+    let meta = &object["metadata"];
+    let payload = Payload {
+        request: Request {
+            uid: format!("scan-{number}"),
+            kind: json!({"group": kind.group, "version": kind.version, "kind": kind.kind}),
+            resource: json!({
+                "group": kind.group,
+                "version": kind.version,
+                "resource": format!("{}s", kind.kind.to_ascii_lowercase()),
+            }),
+            operation: "CREATE",
+            user_info: json!({"username": "dsp-scan"}),
+            name: meta["name"].as_str().unwrap_or_default(),
+            namespace: meta["namespace"].as_str().unwrap_or_default(),
+            object,
         },
-    })
+        settings,
+    };
+    serde_json::to_vec(&payload).expect("a payload serializes")
 }
 
 /// Kinds that have no namespace in a cluster: the built-in ones, and those of the projects

@@ -227,29 +227,31 @@ fn read_input(input: &str) -> Result<(String, String), String> {
     Ok((source, text))
 }
 
+/// Hands every object of `input` (a file, or `-` for stdin) to `each` as it is read: a JSON
+/// List's items one by one, never all held at once (the text is read whole first: serde_json
+/// reads from memory several times faster than from a stream).
+fn read_objects_of(input: &str, each: &mut dyn FnMut(Located)) -> Result<(), String> {
+    let (source, text) = read_input(input)?;
+    scan::read_objects_with(&source, &text, each)
+}
+
 /// Scans the inputs and prints the report; the exit status: 2 when an object could not be
 /// evaluated, else 1 when something is exposed, else 0.
 fn scan_command(args: &ScanArgs) -> Result<u8, String> {
-    let mut objects: Vec<Located> = Vec::new();
-    for input in &args.inputs {
-        let (source, text) = read_input(input)?;
-        objects.append(&mut scan::read_objects(&source, &text)?);
-    }
     let settings = settings(&args.settings)?;
     let mut policy = policy(args.module.as_deref())?;
-    let bar = progress_bar(objects.len());
-    let namespace = args.namespace.as_deref();
-    let report = scan::scan_in(
-        policy.as_mut(),
-        &settings,
-        &objects,
-        namespace,
-        |done, _| {
-            bar.set_position(done as u64);
-        },
-    );
+    let mut scanner = scan::Scanner::new(policy.as_mut(), &settings, args.namespace.as_deref())?;
+    let bar = progress_bar();
+    // Each input is read on a thread of its own while the objects it has read are evaluated
+    // here, one by one: a List's items are never all held, nor a JSON file's text.
+    for input in &args.inputs {
+        read_objects_of(input, &mut |located| {
+            scanner.add(&located);
+            bar.inc(1);
+        })?;
+    }
     bar.finish_and_clear();
-    let report = report?;
+    let report = scanner.finish();
     // A closed pipe (`| head`) is not an error of the scan.
     let _ = std::io::stdout().write_all(render(&report, args.output)?.as_bytes());
     Ok(match (report.summary.errors, report.summary.exposed) {
@@ -259,13 +261,13 @@ fn scan_command(args: &ScanArgs) -> Result<u8, String> {
     })
 }
 
-/// A progress bar on stderr when it is a terminal and the scan is long enough to wait for.
-fn progress_bar(total: usize) -> ProgressBar {
-    if !std::io::stderr().is_terminal() || total < 1000 {
+/// A count of the objects scanned on stderr, when it is a terminal.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("scanned {pos}/{len} objects {bar:30}") {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("scanned {pos} objects") {
         bar.set_style(style);
     }
     bar
