@@ -879,3 +879,288 @@ pub fn table(report: &ScanReport) -> String {
     }
     out
 }
+
+/// Reads a JSON `List` from `input` in chunks, handing each item to `each` as soon as it is
+/// complete and forgetting it: memory stays at one item and one chunk, whatever the size of the
+/// List. `Ok(false)`, with nothing handed on, when the input is not a JSON object whose
+/// `items` is an array of objects (the caller then reads it whole, as [`read_objects_with`]
+/// does); every item is read by serde_json, and the object around them is checked to be JSON.
+pub fn read_json_list(
+    source: &str,
+    mut input: impl std::io::Read,
+    each: &mut dyn FnMut(Located),
+) -> Result<bool, String> {
+    let mut splitter = Splitter::default();
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut outside: Vec<u8> = Vec::new();
+    let mut chunk = vec![0; 1 << 16];
+    let mut list = ListReader {
+        source,
+        index: 1,
+        items: 0,
+        each,
+        error: None,
+    };
+    loop {
+        let read = input
+            .read(&mut chunk)
+            .map_err(|e| format!("cannot read {source}: {e}"))?;
+        if read == 0 {
+            break;
+        }
+        let from = buffer.len();
+        buffer.extend_from_slice(&chunk[..read]);
+        let mut consumed = 0;
+        let mut at = from;
+        while at < buffer.len() {
+            // Inside a string nothing but a quote or a backslash matters: skip to the next.
+            if splitter.in_string && !splitter.escaped && !splitter.reading_key {
+                let skipped = buffer[at..]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\')
+                    .unwrap_or(buffer.len() - at);
+                if splitter.phase != 1 {
+                    outside.extend_from_slice(&buffer[at..at + skipped]);
+                }
+                at += skipped;
+                if at == buffer.len() {
+                    break;
+                }
+            }
+            let before = splitter.phase;
+            let step = splitter.step(buffer[at]);
+            // The object around the items, with the items left out, to be checked as JSON.
+            if before != 1 || splitter.phase != 1 {
+                outside.push(buffer[at]);
+            }
+            match step {
+                Step::More => {}
+                Step::ItemStart => consumed = at,
+                Step::ItemEnd => {
+                    let item: Value = serde_json::from_slice(&buffer[consumed..=at])
+                        .map_err(|e| format!("{source}: item {}: {e}", list.items + 1))?;
+                    list.item(item)?;
+                    consumed = at + 1;
+                }
+                Step::NotAList if list.items == 0 => return Ok(false),
+                Step::NotAList => {
+                    return Err(format!("{source}: not JSON after {} items", list.items));
+                }
+            }
+            at += 1;
+        }
+        // Only an item being read is kept (or, before the items, the object's start).
+        if splitter.in_items() {
+            buffer.drain(..consumed);
+        }
+    }
+    let whole =
+        splitter.done() && serde_json::from_slice::<serde::de::IgnoredAny>(&outside).is_ok();
+    match (whole, list.items) {
+        (true, _) => Ok(true),
+        (false, 0) => Ok(false),
+        (false, _) => Err(format!(
+            "{source}: not a JSON List around its {} items",
+            list.items
+        )),
+    }
+}
+
+/// What [`Splitter::step`] found at a byte.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    More,
+    /// An item of `items` starts here.
+    ItemStart,
+    /// The item ends here (included).
+    ItemEnd,
+    NotAList,
+}
+
+/// Finds the items of the top-level `items` array of a JSON object, byte by byte: strings
+/// (with escapes) and nesting are followed, nothing else is parsed here.
+#[derive(Default)]
+struct Splitter {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    started: bool,
+    /// At depth 1: a key comes next (after `{` or `,`), and whether one is being read.
+    expect_key: bool,
+    reading_key: bool,
+    /// The last key read at depth 1.
+    key: Vec<u8>,
+    /// 0: before `items`' array, 1: in it, 2: after it, 3: after the object.
+    phase: u8,
+}
+
+impl Splitter {
+    fn in_items(&self) -> bool {
+        self.phase == 1
+    }
+
+    fn done(&self) -> bool {
+        self.phase == 3
+    }
+
+    #[inline]
+    fn step(&mut self, byte: u8) -> Step {
+        if self.phase == 3 {
+            return if byte.is_ascii_whitespace() {
+                Step::More
+            } else {
+                Step::NotAList
+            };
+        }
+        if self.in_string {
+            if self.escaped {
+                self.escaped = false;
+            } else if byte == b'\\' {
+                self.escaped = true;
+            } else if byte == b'"' {
+                self.in_string = false;
+                self.reading_key = false;
+                return Step::More;
+            }
+            if self.reading_key {
+                self.key.push(byte);
+            }
+            return Step::More;
+        }
+        if byte.is_ascii_whitespace() {
+            return Step::More;
+        }
+        if !self.started {
+            self.started = true;
+            if byte != b'{' {
+                return Step::NotAList;
+            }
+            self.depth = 1;
+            self.expect_key = true;
+            return Step::More;
+        }
+        match byte {
+            b'"' => {
+                self.in_string = true;
+                if self.depth == 1 && self.expect_key {
+                    self.expect_key = false;
+                    self.reading_key = true;
+                    self.key.clear();
+                }
+                Step::More
+            }
+            b',' if self.depth == 1 => {
+                self.expect_key = true;
+                Step::More
+            }
+            b'[' | b'{' => {
+                self.depth += 1;
+                if self.depth == 2 && byte == b'[' && self.key == b"items" && self.phase == 0 {
+                    self.phase = 1;
+                    return Step::More;
+                }
+                if self.depth == 3 && self.phase == 1 {
+                    return if byte == b'{' {
+                        Step::ItemStart
+                    } else {
+                        Step::NotAList
+                    };
+                }
+                Step::More
+            }
+            b']' | b'}' => {
+                let Some(depth) = self.depth.checked_sub(1) else {
+                    return Step::NotAList;
+                };
+                self.depth = depth;
+                match (self.depth, self.phase) {
+                    (2, 1) => Step::ItemEnd,
+                    (1, 1) => {
+                        self.phase = 2;
+                        Step::More
+                    }
+                    (0, 2) => {
+                        self.phase = 3;
+                        Step::More
+                    }
+                    (0, _) => Step::NotAList,
+                    _ => Step::More,
+                }
+            }
+            // A scalar item of `items`: not a List of objects.
+            b',' => Step::More,
+            _ if self.depth == 2 && self.phase == 1 => Step::NotAList,
+            _ => Step::More,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(text: &str) -> Result<Vec<Value>, String> {
+        read_objects("in", text).map(|objects| objects.into_iter().map(|l| l.object).collect())
+    }
+
+    /// The items of `text` read in chunks of `size` bytes; `None` when it is left to `whole`.
+    fn chunked(text: &str, size: usize) -> Result<Option<Vec<Value>>, String> {
+        struct Chunks<'t>(&'t [u8], usize);
+        impl std::io::Read for Chunks<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(self.1).min(out.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut objects = Vec::new();
+        let list = read_json_list("in", Chunks(text.as_bytes(), size), &mut |l| {
+            objects.push(l.object)
+        })?;
+        Ok(list.then_some(objects))
+    }
+
+    #[test]
+    fn a_list_read_in_chunks_gives_the_objects_read_whole() {
+        let pod = |name: &str| {
+            format!(
+                r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}","annotations":{{"a":"}}]\"[{{"}}}},"spec":{{"containers":[{{"name":"c","image":"i"}}]}}}}"#
+            )
+        };
+        let list = format!(
+            r#"{{"apiVersion":"v1","kind":"List","metadata":{{"resourceVersion":"1"}},"items": [ {} , {} ], "x":{{"items":[1]}}}}"#,
+            pod("a"),
+            pod("b\\\"c")
+        );
+        for size in [1, 2, 7, 64, 1 << 16] {
+            assert_eq!(
+                chunked(&list, size).unwrap(),
+                Some(whole(&list).unwrap()),
+                "{size}"
+            );
+        }
+        let empty = r#"{"apiVersion":"v1","kind":"List","items":[]}"#;
+        assert_eq!(chunked(empty, 3).unwrap(), Some(Vec::new()));
+        // Left to the whole reader: one object, flow YAML, an array, items that are not objects.
+        for text in [
+            &pod("single")[..],
+            "{apiVersion: v1, kind: List, items: []}",
+            "[1]",
+            r#"{"apiVersion":"v1","kind":"List","items":[1]}"#,
+        ] {
+            assert_eq!(chunked(text, 5).unwrap(), None, "{text}");
+        }
+        // Items handed on, then the rest is not JSON: an error, never a clean scan.
+        let broken = format!(r#"{{"kind":"List","items":[{}], "z": v}}"#, pod("a"));
+        assert!(chunked(&broken, 4).is_err());
+        let truncated = format!(r#"{{"kind":"List","items":[{},"#, pod("a"));
+        assert!(chunked(&truncated, 4).is_err());
+        let nested = r#"{"kind":"List","items":[{"apiVersion":"v1","kind":"List","items":[]}]}"#;
+        assert!(
+            chunked(nested, 4)
+                .unwrap_err()
+                .contains("List inside a List")
+        );
+    }
+}

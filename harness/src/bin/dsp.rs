@@ -228,9 +228,15 @@ fn read_input(input: &str) -> Result<(String, String), String> {
 }
 
 /// Hands every object of `input` (a file, or `-` for stdin) to `each` as it is read: a JSON
-/// List's items one by one, never all held at once (the text is read whole first: serde_json
-/// reads from memory several times faster than from a stream).
+/// List file is read in chunks, an item at a time, and never held whole; anything else (YAML,
+/// one object, stdin) is read whole first.
 fn read_objects_of(input: &str, each: &mut dyn FnMut(Located)) -> Result<(), String> {
+    if input != "-" {
+        let file = std::fs::File::open(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+        if scan::read_json_list(input, file, each)? {
+            return Ok(());
+        }
+    }
     let (source, text) = read_input(input)?;
     scan::read_objects_with(&source, &text, each)
 }
