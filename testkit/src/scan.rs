@@ -40,13 +40,7 @@ pub fn read_objects_with(
     if json && read_json(source, serde_json::de::StrRead::new(text), each)? {
         return Ok(());
     }
-    let mut list = ListReader {
-        source,
-        index: 1,
-        items: 0,
-        each,
-        error: None,
-    };
+    let mut list = ListReader::new(source, each);
     let documents = kube_yaml::documents(text).map_err(|error| {
         format!(
             "{source}: document {}, line {}, column {}: {}",
@@ -93,13 +87,7 @@ pub fn read_json<'de, R: serde_json::de::Read<'de>>(
     input: R,
     each: &mut dyn FnMut(Located),
 ) -> Result<bool, String> {
-    let mut list = ListReader {
-        source,
-        index: 1,
-        items: 0,
-        each,
-        error: None,
-    };
+    let mut list = ListReader::new(source, each);
     let mut deserializer = serde_json::Deserializer::new(input);
     let read = serde::de::DeserializeSeed::deserialize(&mut list, &mut deserializer)
         .and_then(|document| deserializer.end().map(|()| document));
@@ -128,7 +116,17 @@ struct ListReader<'r> {
     error: Option<String>,
 }
 
-impl ListReader<'_> {
+impl<'r> ListReader<'r> {
+    fn new(source: &'r str, each: &'r mut dyn FnMut(Located)) -> ListReader<'r> {
+        ListReader {
+            source,
+            index: 1,
+            items: 0,
+            each,
+            error: None,
+        }
+    }
+
     fn item(&mut self, item: Value) -> Result<(), String> {
         self.items += 1;
         let item_at = || {
@@ -894,13 +892,7 @@ pub fn read_json_list(
     let mut buffer: Vec<u8> = Vec::new();
     let mut outside: Vec<u8> = Vec::new();
     let mut chunk = vec![0; 1 << 16];
-    let mut list = ListReader {
-        source,
-        index: 1,
-        items: 0,
-        each,
-        error: None,
-    };
+    let mut list = ListReader::new(source, each);
     loop {
         let read = input
             .read(&mut chunk)
