@@ -225,7 +225,7 @@ fn add_reachers<'a, 's>(
     parts: &[&'a Spec<'s>],
     exposures: &mut [VolumeExposure<'a>],
 ) -> Result<(), &'a PartError<'s>> {
-    let shared = parts.iter().find_map(|spec| spec.shared_processes());
+    let shared = parts.iter().find_map(|spec| shared_processes(spec));
     let mut add = |container: &'a Container<'s>, kind| {
         let me = container_ref(container, kind);
         let target = container.target_container_name.as_deref();
@@ -253,6 +253,16 @@ fn add_reachers<'a, 's>(
         }
     }
     Ok(())
+}
+
+/// How every container of a Pod can reach the mounts of every other one through procfs, if
+/// it can: the node's process namespace, or one shared by the Pod.
+fn shared_processes(spec: &Spec) -> Option<Via<'static>> {
+    match (spec.host_pid, spec.share_process_namespace) {
+        (Some(true), _) => Some(Via::HostProcessNamespace),
+        (_, Some(true)) => Some(Via::ProcessNamespace),
+        _ => None,
+    }
 }
 
 fn container_ref<'a>(container: &'a Container<'_>, kind: ContainerKind) -> ContainerRef<'a> {

@@ -474,17 +474,6 @@ impl<'a> Spec<'a> {
             .collect())
     }
 
-    /// How every container of the Pod can reach the mounts of every other one through
-    /// procfs, if it can: the node's process namespace, or one shared by the Pod.
-    pub fn shared_processes(&self) -> Option<crate::exposures::Via<'static>> {
-        use crate::exposures::Via;
-        match (self.host_pid, self.share_process_namespace) {
-            (Some(true), _) => Some(Via::HostProcessNamespace),
-            (_, Some(true)) => Some(Via::ProcessNamespace),
-            _ => None,
-        }
-    }
-
     /// True when the spec lists containers: what makes a `template.spec` of a kind the policy
     /// does not know a pod template.
     pub fn has_containers(&self) -> bool {

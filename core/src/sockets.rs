@@ -55,6 +55,25 @@ const fn unix(
     )
 }
 
+/// A Windows named pipe of the presets, by its lower-cased name.
+const fn pipe(
+    runtimes: &'static [Runtime],
+    name: &'static str,
+    written: &'static str,
+    label: &'static str,
+) -> Preset {
+    let pattern = Pattern::Pipe(Cow::Borrowed(name));
+    (
+        runtimes,
+        Socket {
+            pattern,
+            subtree: None,
+            written,
+            label,
+        },
+    )
+}
+
 const DOCKER: &[Runtime] = &[Runtime::Docker];
 const CONTAINERD: &[Runtime] = &[Runtime::Containerd];
 
@@ -104,23 +123,17 @@ const PRESETS: &[Preset] = &[
         "/run/buildkit/buildkitd.sock",
         "the BuildKit daemon socket",
     ),
-    (
+    pipe(
         DOCKER,
-        Socket {
-            pattern: Pattern::Pipe(Cow::Borrowed("docker_engine")),
-            subtree: None,
-            written: r"\\.\pipe\docker_engine",
-            label: "the Docker daemon pipe",
-        },
+        "docker_engine",
+        r"\\.\pipe\docker_engine",
+        "the Docker daemon pipe",
     ),
-    (
+    pipe(
         DOCKER,
-        Socket {
-            pattern: Pattern::Pipe(Cow::Borrowed("cri-dockerd")),
-            subtree: None,
-            written: r"\\.\pipe\cri-dockerd",
-            label: "the cri-dockerd pipe",
-        },
+        "cri-dockerd",
+        r"\\.\pipe\cri-dockerd",
+        "the cri-dockerd pipe",
     ),
     unix(
         CONTAINERD,
@@ -175,14 +188,11 @@ const PRESETS: &[Preset] = &[
         "/var/snap/microk8s/common/run/containerd.sock",
         "the MicroK8s containerd socket",
     ),
-    (
+    pipe(
         CONTAINERD,
-        Socket {
-            pattern: Pattern::Pipe(Cow::Borrowed("containerd-containerd")),
-            subtree: None,
-            written: r"\\.\pipe\containerd-containerd",
-            label: "the containerd pipe",
-        },
+        "containerd-containerd",
+        r"\\.\pipe\containerd-containerd",
+        "the containerd pipe",
     ),
     // NRI plugins connect here and may change every container the runtime creates.
     unix(
