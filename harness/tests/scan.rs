@@ -68,6 +68,72 @@ fn every_scan_case() {
                     wasm, native,
                     "{case}: the module and the native core disagree"
                 );
+                // `dsp scan` reads as `read_input` does (a JSON List's items kept as text) and
+                // evaluates on a thread per core, each with its own policy: the same report as
+                // one scanner given the objects read whole, in order.
+                let parallel = scan::scan_parallel(
+                    3,
+                    &|| Ok(Box::new(Native)),
+                    &expected.settings,
+                    namespace,
+                    &mut |each| {
+                        for input in &expected.inputs {
+                            let path = dir.join(input).to_string_lossy().into_owned();
+                            scan::read_input(&path, &mut |mut item| {
+                                item.rename_source(input);
+                                each(item)
+                            })?;
+                        }
+                        Ok(())
+                    },
+                );
+                assert_eq!(
+                    parallel, native,
+                    "{case}: the parallel scan and one scanner disagree"
+                );
+                // The same objects as one JSON List, as `kubectl get -o json` would print
+                // them: its items are judged from their text, and report the same.
+                let list = serde_json::json!({"apiVersion": "v1", "kind": "List",
+                    "items": objects.iter().map(|o| &o.object).collect::<Vec<_>>()});
+                let list = serde_json::to_vec(&list).unwrap();
+                let from_text = scan::scan_parallel(
+                    2,
+                    &|| Ok(Box::new(Native)),
+                    &expected.settings,
+                    namespace,
+                    &mut |each| {
+                        let read = scan::read_json_list(
+                            &expected.inputs[0],
+                            &list[..],
+                            &mut |mut item| {
+                                let source = objects[0].source.clone();
+                                item.rename_source(&source);
+                                each(item)
+                            },
+                        )?;
+                        assert!(read || objects.is_empty(), "{case}: not read as a List");
+                        Ok(())
+                    },
+                );
+                // Where an object was read differs (one document now): compare the rest.
+                let judged = |report: &ScanReport| {
+                    let rows: Vec<_> = (report.rows.iter())
+                        .map(|row| {
+                            (row.verdict == "error")
+                                .then(|| row.name.clone())
+                                .ok_or(row)
+                        })
+                        .collect();
+                    let left: Vec<_> = (report.not_evaluated.iter())
+                        .map(|n| (&n.kind, &n.name, &n.reason))
+                        .collect();
+                    format!("{rows:?} {left:?} {:?}", report.summary)
+                };
+                assert_eq!(
+                    from_text.as_ref().map(judged),
+                    native.as_ref().map(judged),
+                    "{case}: the objects as a JSON List"
+                );
                 wasm
             }
         };

@@ -17,6 +17,134 @@ pub struct Located {
     pub object: Value,
 }
 
+/// An object as a reader hands it on: parsed, or an item of a JSON List read in chunks, kept as
+/// its text with what the scan needs to know of it (the policy reads the text itself: no tree
+/// is built and written again for it).
+#[derive(Debug)]
+pub enum Item {
+    Parsed(Located),
+    Json(JsonItem),
+}
+
+/// The text of one item of a JSON List, checked to be JSON, and its head.
+#[derive(Debug)]
+pub struct JsonItem {
+    source: String,
+    document: usize,
+    text: Box<serde_json::value::RawValue>,
+    head: Head,
+}
+
+/// What the scan needs of an object besides its text.
+#[derive(Debug, Clone)]
+struct Head {
+    group: String,
+    version: String,
+    kind: String,
+    name: String,
+    namespace: String,
+    /// The controller's kind and name.
+    controller: Option<(String, String)>,
+}
+
+impl Item {
+    /// Names the input the object was read from `source`.
+    pub fn rename_source(&mut self, source: &str) {
+        match self {
+            Item::Parsed(located) => located.source = source.to_string(),
+            Item::Json(item) => item.source = source.to_string(),
+        }
+    }
+
+    /// The object, parsed.
+    pub fn into_located(self) -> Located {
+        match self {
+            Item::Parsed(located) => located,
+            Item::Json(item) => item.parsed(),
+        }
+    }
+}
+
+impl JsonItem {
+    fn parsed(&self) -> Located {
+        Located {
+            source: self.source.clone(),
+            document: self.document,
+            object: serde_json::from_str(self.text.get()).expect("checked to be JSON"),
+        }
+    }
+}
+
+/// The head of an object's text, read by serde with borrowed strings and every other field
+/// skipped. Anything unexpected (a field of another type, a repeated field) fails, and the
+/// object is then read whole as a tree, as any other.
+#[derive(Deserialize)]
+struct HeadText<'a> {
+    #[serde(rename = "apiVersion", borrow)]
+    api_version: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    metadata: MetadataText<'a>,
+    #[serde(default, borrow)]
+    items: Option<&'a serde_json::value::RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+struct MetadataText<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(rename = "ownerReferences", default, borrow)]
+    owner_references: Option<Vec<OwnerText<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct OwnerText<'a> {
+    #[serde(default, borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    controller: Option<bool>,
+}
+
+impl Head {
+    /// The head of `text`, unless the object is not one the text alone can stand for: a `List`
+    /// (refused by the reader), or an object whose head is not plain strings.
+    fn of(text: &str) -> Option<Head> {
+        let head: HeadText = serde_json::from_str(text).ok()?;
+        if head.items.is_some_and(|items| items.get().starts_with('[')) {
+            return None;
+        }
+        let (group, version) = head
+            .api_version
+            .split_once('/')
+            .unwrap_or(("", &head.api_version));
+        let meta = head.metadata;
+        let controller = meta
+            .owner_references
+            .unwrap_or_default()
+            .into_iter()
+            .find(|owner| owner.controller == Some(true))
+            .map(|owner| {
+                (
+                    owner.kind.unwrap_or_default().into_owned(),
+                    owner.name.unwrap_or_default().into_owned(),
+                )
+            });
+        Some(Head {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: head.kind.into_owned(),
+            name: meta.name.unwrap_or_default().into_owned(),
+            namespace: meta.namespace.unwrap_or_default().into_owned(),
+            controller,
+        })
+    }
+}
+
 /// Reads `kubectl get -o json` output (a List or one object), `-o yaml` output or multi-document
 /// YAML, as kubectl reads them: YAML 1.1 through sigs.k8s.io/yaml (merge keys applied,
 /// `!!binary` decoded, unknown tags refused; see `kube_yaml`). Errors name the input, the
@@ -25,7 +153,7 @@ pub struct Located {
 /// cluster, and reads as no object without an error).
 pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
     let mut objects = Vec::new();
-    read_objects_with(source, text, &mut |located| objects.push(located))?;
+    read_objects_with(source, text, &mut |item| objects.push(item.into_located()))?;
     Ok(objects)
 }
 
@@ -34,7 +162,7 @@ pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
 pub fn read_objects_with(
     source: &str,
     text: &str,
-    each: &mut dyn FnMut(Located),
+    each: &mut dyn FnMut(Item),
 ) -> Result<(), String> {
     let json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
     if json && read_json(source, serde_json::de::StrRead::new(text), each)? {
@@ -79,13 +207,48 @@ pub fn read_objects_with(
     Ok(())
 }
 
+/// Reads one input; `-` is stdin. Empty input is an error: a failed `kubectl get` piped in
+/// must not read as a clean cluster.
+fn read_text(input: &str) -> Result<(String, String), String> {
+    let (source, text) = if input == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        ("stdin".to_string(), text)
+    } else {
+        let text =
+            std::fs::read_to_string(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+        (input.to_string(), text)
+    };
+    if text.trim().is_empty() {
+        return Err(format!(
+            "{source} is empty: nothing to scan (did the command that produced it fail?)"
+        ));
+    }
+    Ok((source, text))
+}
+
+/// Hands every object of `input` (a file, or `-` for stdin) to `each` as it is read: a JSON
+/// List file is read in chunks, an item at a time, and never held whole; anything else (YAML,
+/// one object, stdin) is read whole first.
+pub fn read_input(input: &str, each: &mut dyn FnMut(Item)) -> Result<(), String> {
+    if input != "-" {
+        let file = std::fs::File::open(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+        if read_json_list(input, file, each)? {
+            return Ok(());
+        }
+    }
+    let (source, text) = read_text(input)?;
+    read_objects_with(&source, &text, each)
+}
+
 /// Reads `input` as one JSON document (`kubectl get -o json`), handing each object to `each`
 /// as it is read; `Ok(false)` when it is not JSON (flow-style YAML, to be read as YAML) and
 /// nothing was handed on.
-pub fn read_json<'de, R: serde_json::de::Read<'de>>(
+fn read_json<'de, R: serde_json::de::Read<'de>>(
     source: &str,
     input: R,
-    each: &mut dyn FnMut(Located),
+    each: &mut dyn FnMut(Item),
 ) -> Result<bool, String> {
     let mut list = ListReader::new(source, each);
     let mut deserializer = serde_json::Deserializer::new(input);
@@ -111,13 +274,13 @@ struct ListReader<'r> {
     source: &'r str,
     index: usize,
     items: usize,
-    each: &'r mut dyn FnMut(Located),
+    each: &'r mut dyn FnMut(Item),
     /// The first item that is not a Kubernetes object, or a List inside the List.
     error: Option<String>,
 }
 
 impl<'r> ListReader<'r> {
-    fn new(source: &'r str, each: &'r mut dyn FnMut(Located)) -> ListReader<'r> {
+    fn new(source: &'r str, each: &'r mut dyn FnMut(Item)) -> ListReader<'r> {
         ListReader {
             source,
             index: 1,
@@ -147,11 +310,29 @@ impl<'r> ListReader<'r> {
                 item_at()
             )
         })?;
-        (self.each)(Located {
+        (self.each)(Item::Parsed(Located {
             source: self.source.to_string(),
             document: self.index,
             object: item,
-        });
+        }));
+        Ok(())
+    }
+
+    /// An item of a List read in chunks: checked to be JSON and kept as text, or read as a
+    /// tree when its head is not plain (see [`Head::of`]).
+    fn json_item(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let text: Box<serde_json::value::RawValue> = serde_json::from_slice(bytes)
+            .map_err(|e| format!("{}: item {}: {e}", self.source, self.items + 1))?;
+        let Some(head) = Head::of(text.get()) else {
+            return self.item(serde_json::from_str(text.get()).expect("checked to be JSON"));
+        };
+        self.items += 1;
+        (self.each)(Item::Json(JsonItem {
+            source: self.source.to_string(),
+            document: self.index,
+            text,
+            head,
+        }));
         Ok(())
     }
 
@@ -162,11 +343,11 @@ impl<'r> ListReader<'r> {
                 self.source, self.index
             )
         })?;
-        (self.each)(Located {
+        (self.each)(Item::Parsed(Located {
             source: self.source.to_string(),
             document: self.index,
             object,
-        });
+        }));
         Ok(())
     }
 }
@@ -452,8 +633,8 @@ fn key_of(object: &Value) -> Key {
 
 /// The object a person changes: follows controller ownerReferences while the owner is in the
 /// input (a Pod of a ReplicaSet of a Deployment is reported at the Deployment).
-fn top_owner(key: &Key, owners: &HashMap<Key, Key>) -> Key {
-    let mut current = key.clone();
+fn top_owner<K: Clone + Eq + std::hash::Hash>(key: K, owners: &HashMap<K, K>) -> K {
+    let mut current = key;
     let mut seen = HashSet::new();
     while let Some(owner) = owners.get(&current) {
         if !seen.insert(current.clone()) {
@@ -496,130 +677,262 @@ pub fn scan_in(
     Ok(scanner.finish())
 }
 
-/// An evaluated object, as much of it as the report needs: its key, its controller's key,
-/// and the policy's report.
+/// An object with a finding, as much of it as the report needs: its key, its controller's
+/// key, and the policy's report.
 struct Evaluated {
     key: Key,
     controller: Option<Key>,
     report: ModuleReport,
 }
 
-/// A scan that takes objects one at a time, as they are read, and keeps only what the report
-/// needs of each: a cluster dump is never held whole.
-pub struct Scanner<'p> {
-    policy: &'p mut dyn Evaluator,
-    settings: &'p Value,
-    namespace: Option<&'p str>,
+/// What one object came to.
+enum Outcome {
+    /// Not a Kubernetes object: counted, nothing more.
+    Skipped,
+    NotEvaluated(NotEvaluated),
+    Failed(Row),
+    /// Inspected, with nothing to report: only its place among the owners matters.
+    Clean {
+        key: Key,
+        controller: Option<Key>,
+    },
+    Exposed(Evaluated),
+}
+
+/// Evaluates one object, the `number`th read, through `policy`.
+fn evaluate(
+    policy: &mut dyn Evaluator,
+    settings: &Value,
+    namespace: Option<&str>,
+    item: &Item,
+    number: usize,
+) -> Outcome {
+    let json = match item {
+        Item::Parsed(located) => {
+            return evaluate_parsed(policy, settings, namespace, located, number);
+        }
+        Item::Json(json) => json,
+    };
+    let head = &json.head;
+    let cluster_scoped = CLUSTER_SCOPED.contains(&(head.group.as_str(), head.kind.as_str()));
+    let as_written = match (cluster_scoped, head.namespace.is_empty()) {
+        (true, true) | (false, false) => true,
+        (false, true) => namespace.is_none(),
+        (true, false) => false,
+    };
+    if !as_written {
+        // The namespace changes, and with it the object: it is read as a tree and edited.
+        return evaluate_parsed(policy, settings, namespace, &json.parsed(), number);
+    }
+    let kind = GroupVersionKind {
+        group: &head.group,
+        version: &head.version,
+        kind: &head.kind,
+    };
+    let payload = report_payload(
+        kind,
+        &head.name,
+        &head.namespace,
+        &json.text,
+        number,
+        settings,
+    );
+    let key = (head.namespace.clone(), head.kind.clone(), head.name.clone());
+    let controller = head
+        .controller
+        .clone()
+        .map(|(kind, name)| (head.namespace.clone(), kind, name));
+    judge(
+        policy,
+        &payload,
+        key,
+        controller,
+        (&json.source, json.document),
+    )
+}
+
+/// [`evaluate`] for an object read as a tree.
+fn evaluate_parsed(
+    policy: &mut dyn Evaluator,
+    settings: &Value,
+    namespace: Option<&str>,
+    located: &Located,
+    number: usize,
+) -> Outcome {
+    if kind_of(&located.object).is_none() {
+        return Outcome::Skipped;
+    }
+    let object = in_namespace(&located.object, namespace);
+    let key = key_of(&object);
+    let controller = object["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["controller"] == true)
+        .map(|owner| {
+            (
+                key.0.clone(),
+                owner["kind"].as_str().unwrap_or_default().to_string(),
+                owner["name"].as_str().unwrap_or_default().to_string(),
+            )
+        });
+    let kind = kind_of(&object).expect("checked above");
+    let meta = &object["metadata"];
+    let payload = report_payload(
+        kind,
+        meta["name"].as_str().unwrap_or_default(),
+        meta["namespace"].as_str().unwrap_or_default(),
+        &*object,
+        number,
+        settings,
+    );
+    judge(
+        policy,
+        &payload,
+        key,
+        controller,
+        (&located.source, located.document),
+    )
+}
+
+/// Calls the policy's `report` with `payload`, for the object `key` read at `from` (the
+/// input and document).
+fn judge(
+    policy: &mut dyn Evaluator,
+    payload: &[u8],
+    key: Key,
+    controller: Option<Key>,
+    from: (&str, usize),
+) -> Outcome {
+    let fail = |key: Key, reason: String| {
+        Outcome::Failed(Row {
+            namespace: key.0,
+            kind: key.1,
+            name: key.2,
+            verdict: "error".to_string(),
+            volume: String::new(),
+            host_path: String::new(),
+            exposes: format!("{} document {}: {reason}", from.0, from.1),
+            containers: String::new(),
+        })
+    };
+    let report = policy
+        .call("report", payload)
+        .map_err(|error| format!("the policy failed: {error}"))
+        .and_then(|answer| {
+            serde_json::from_slice::<ModuleReport>(&answer)
+                .map_err(|e| format!("the policy's report is not readable: {e}"))
+        });
+    let report = match report {
+        Ok(report) => report,
+        Err(reason) => return fail(key, reason),
+    };
+    if let Some(reason) = report.not_inspected {
+        return Outcome::NotEvaluated(NotEvaluated {
+            source: from.0.to_string(),
+            document: from.1,
+            namespace: key.0,
+            kind: key.1,
+            name: key.2,
+            reason,
+        });
+    }
+    if report.findings.is_empty() && !report.response.accepted {
+        // Not an exposure the policy could list: the object could not be read.
+        return fail(key, report.response.message.unwrap_or_default());
+    }
+    if report.findings.is_empty() {
+        return Outcome::Clean { key, controller };
+    }
+    Outcome::Exposed(Evaluated {
+        key,
+        controller,
+        report,
+    })
+}
+
+/// A key as the owner graph of clean objects holds it: 8 bytes, not three strings, so that a
+/// cluster dump of clean Pods costs little memory per Pod. A collision (about one chance in
+/// 10^9 among 100,000 keys) could only change the summary's counts: rows come from the objects
+/// with a finding, which are kept whole.
+fn hashed(key: &Key) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same key hashes the same on every thread and every run.
+    let mut hasher = std::hash::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// What a scan keeps of the objects it has evaluated: objects with a finding whole, clean
+/// objects as their place among the owners, objects not evaluated with their order of reading.
+#[derive(Default)]
+struct Tally {
     objects: usize,
-    evaluated: Vec<Evaluated>,
-    not_evaluated: Vec<NotEvaluated>,
+    evaluated: usize,
+    exposed: Vec<Evaluated>,
+    /// Every evaluated object's key, hashed.
+    keys: HashSet<u64>,
+    /// A clean object's controller, both hashed.
+    clean_controllers: HashMap<u64, u64>,
+    not_evaluated: Vec<(usize, NotEvaluated)>,
     failed: Vec<Row>,
 }
 
-impl<'p> Scanner<'p> {
-    /// A scan with `settings` (checked first) through `policy`; `namespace` as in [`scan_in`].
-    pub fn new(
-        policy: &'p mut dyn Evaluator,
-        settings: &'p Value,
-        namespace: Option<&'p str>,
-    ) -> Result<Scanner<'p>, String> {
-        crate::validate_settings(policy, settings)
-            .map_err(|message| format!("Provided settings are not valid: {message}"))?;
-        Ok(Scanner {
-            policy,
-            settings,
-            namespace,
-            objects: 0,
-            evaluated: Vec::new(),
-            not_evaluated: Vec::new(),
-            failed: Vec::new(),
-        })
+impl Tally {
+    fn add(&mut self, outcome: Outcome, number: usize) {
+        self.objects += 1;
+        match outcome {
+            Outcome::Skipped => {}
+            Outcome::NotEvaluated(not_evaluated) => {
+                self.not_evaluated.push((number, not_evaluated));
+            }
+            Outcome::Failed(row) => self.failed.push(row),
+            Outcome::Clean { key, controller } => {
+                self.evaluated += 1;
+                let key = hashed(&key);
+                self.keys.insert(key);
+                if let Some(controller) = controller {
+                    self.clean_controllers.insert(key, hashed(&controller));
+                }
+            }
+            Outcome::Exposed(evaluated) => {
+                self.evaluated += 1;
+                self.keys.insert(hashed(&evaluated.key));
+                self.exposed.push(evaluated);
+            }
+        }
     }
 
-    /// Evaluates one object. One that cannot be evaluated is a row of its own; the scan goes on.
-    pub fn add(&mut self, located: &Located) {
-        self.objects += 1;
-        if kind_of(&located.object).is_none() {
-            return;
-        }
-        let object = in_namespace(&located.object, self.namespace);
-        let key = key_of(&object);
-        let fail = |failed: &mut Vec<Row>, reason: String| {
-            failed.push(Row {
-                namespace: key.0.clone(),
-                kind: key.1.clone(),
-                name: key.2.clone(),
-                verdict: "error".to_string(),
-                volume: String::new(),
-                host_path: String::new(),
-                exposes: format!("{} document {}: {reason}", located.source, located.document),
-                containers: String::new(),
-            });
-        };
-        let payload = report_payload(&object, self.objects, self.settings);
-        let report = self
-            .policy
-            .call("report", &payload)
-            .map_err(|error| format!("the policy failed: {error}"))
-            .and_then(|answer| {
-                serde_json::from_slice::<ModuleReport>(&answer)
-                    .map_err(|e| format!("the policy's report is not readable: {e}"))
-            });
-        let report = match report {
-            Ok(report) => report,
-            Err(reason) => return fail(&mut self.failed, reason),
-        };
-        if let Some(reason) = report.not_inspected {
-            self.not_evaluated.push(NotEvaluated {
-                source: located.source.clone(),
-                document: located.document,
-                namespace: key.0,
-                kind: key.1,
-                name: key.2,
-                reason,
-            });
-            return;
-        }
-        if report.findings.is_empty() && !report.response.accepted {
-            // Not an exposure the policy could list: the object could not be read.
-            let message = report.response.message.unwrap_or_default();
-            return fail(&mut self.failed, message);
-        }
-        let controller = object["metadata"]["ownerReferences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["controller"] == true)
-            .map(|owner| {
-                (
-                    key.0.clone(),
-                    owner["kind"].as_str().unwrap_or_default().to_string(),
-                    owner["name"].as_str().unwrap_or_default().to_string(),
-                )
-            });
-        self.evaluated.push(Evaluated {
-            key,
-            controller,
-            report,
-        });
+    /// The tallies of two parts of one scan, as one.
+    fn merge(mut self, other: Tally) -> Tally {
+        self.objects += other.objects;
+        self.evaluated += other.evaluated;
+        self.exposed.extend(other.exposed);
+        self.keys.extend(other.keys);
+        self.clean_controllers.extend(other.clean_controllers);
+        self.not_evaluated.extend(other.not_evaluated);
+        self.failed.extend(other.failed);
+        self
     }
 
     /// The report. An owned object folds into its controller when the policy inspected the
     /// controller too (a Pod into its ReplicaSet into its Deployment or Rollout), and only if
     /// the controller has every finding the owned object has, with the same images and
     /// verdict: an ownerReference anyone can write must not hide a Pod behind another object.
-    pub fn finish(self) -> ScanReport {
+    fn finish(mut self) -> ScanReport {
         let reports: HashMap<&Key, &ModuleReport> = self
-            .evaluated
+            .exposed
             .iter()
             .map(|evaluated| (&evaluated.key, &evaluated.report))
             .collect();
+        // Folding of objects with findings, by their full keys: a finding folds only into an
+        // owner with the same finding, so the top owner of an exposed object is exposed too.
         let mut owners: HashMap<Key, Key> = HashMap::new();
         for Evaluated {
             key,
             controller,
             report,
-        } in &self.evaluated
+        } in &self.exposed
         {
             let Some(owner_key) = controller else {
                 continue;
@@ -635,14 +948,26 @@ impl<'p> Scanner<'p> {
                 owners.insert(key.clone(), owner_key.clone());
             }
         }
+        // Folding for the counts, by hashed keys: a clean object folds into any owner that was
+        // inspected (it has no finding the owner could lack).
+        let mut hashed_owners: HashMap<u64, u64> = std::mem::take(&mut self.clean_controllers);
+        hashed_owners.retain(|_, owner| self.keys.contains(owner));
+        hashed_owners.extend(
+            owners
+                .iter()
+                .map(|(owned, owner)| (hashed(owned), hashed(owner))),
+        );
+        let reported: HashSet<u64> = self
+            .keys
+            .iter()
+            .map(|&key| top_owner(key, &hashed_owners))
+            .collect();
 
         let mut rows: Vec<Row> = Vec::new();
         let mut seen_rows = HashSet::new();
-        let mut reported: HashSet<Key> = HashSet::new();
         let mut exposed: HashSet<Key> = HashSet::new();
-        for Evaluated { key, report, .. } in &self.evaluated {
-            let owner = top_owner(key, &owners);
-            reported.insert(owner.clone());
+        for Evaluated { key, report, .. } in &self.exposed {
+            let owner = top_owner(key.clone(), &owners);
             for finding in &report.findings {
                 let row = Row {
                     namespace: owner.0.clone(),
@@ -654,21 +979,22 @@ impl<'p> Scanner<'p> {
                     exposes: finding.exposes.clone(),
                     containers: finding.containers.join(", "),
                 };
-                exposed.insert(owner.clone());
                 if seen_rows.insert(row.clone()) {
                     rows.push(row);
                 }
             }
+            exposed.insert(owner);
         }
         let errors = self.failed.len();
         rows.extend(self.failed);
         rows.sort();
+        self.not_evaluated.sort_by_key(|(number, _)| *number);
         ScanReport {
             rows,
-            not_evaluated: self.not_evaluated,
+            not_evaluated: self.not_evaluated.into_iter().map(|(_, n)| n).collect(),
             summary: Summary {
                 objects: self.objects,
-                evaluated: self.evaluated.len(),
+                evaluated: self.evaluated,
                 reported: reported.len(),
                 exposed: exposed.len(),
                 errors,
@@ -677,17 +1003,123 @@ impl<'p> Scanner<'p> {
     }
 }
 
-/// The `validate` payload of creating `object`, written straight from the borrowed object (the
+/// A scan that takes objects one at a time, as they are read, and keeps only what the report
+/// needs of each: a cluster dump is never held whole.
+pub struct Scanner<'p> {
+    policy: &'p mut dyn Evaluator,
+    settings: &'p Value,
+    namespace: Option<&'p str>,
+    tally: Tally,
+}
+
+impl<'p> Scanner<'p> {
+    /// A scan with `settings` (checked first) through `policy`; `namespace` as in [`scan_in`].
+    pub fn new(
+        policy: &'p mut dyn Evaluator,
+        settings: &'p Value,
+        namespace: Option<&'p str>,
+    ) -> Result<Scanner<'p>, String> {
+        check_settings(policy, settings)?;
+        Ok(Scanner {
+            policy,
+            settings,
+            namespace,
+            tally: Tally::default(),
+        })
+    }
+
+    /// Evaluates one object. One that cannot be evaluated is a row of its own; the scan goes on.
+    pub fn add(&mut self, located: &Located) {
+        let number = self.tally.objects + 1;
+        let outcome = evaluate_parsed(self.policy, self.settings, self.namespace, located, number);
+        self.tally.add(outcome, number);
+    }
+
+    /// The report; see [`Tally::finish`] for how owned objects fold into their owners.
+    pub fn finish(self) -> ScanReport {
+        self.tally.finish()
+    }
+}
+
+fn check_settings(policy: &mut dyn Evaluator, settings: &Value) -> Result<(), String> {
+    crate::validate_settings(policy, settings)
+        .map_err(|message| format!("Provided settings are not valid: {message}"))
+}
+
+/// What [`scan_parallel`] reads: hands every object to the function it is given.
+pub type Feed<'a> = dyn FnMut(&mut dyn FnMut(Item)) -> Result<(), String> + 'a;
+
+/// A policy for each thread of [`scan_parallel`].
+pub type PolicyMaker<'a> = dyn Fn() -> Result<Box<dyn Evaluator>, String> + Sync + 'a;
+
+/// A scan on `threads` threads, each with a policy of its own from `policy`, of the objects
+/// `read` hands on (it is called once, on this thread, and reads while the others evaluate).
+/// The report is the one [`Scanner`] gives for the same objects in the same order.
+#[cfg(not(target_family = "wasm"))]
+pub fn scan_parallel(
+    threads: usize,
+    policy: &PolicyMaker,
+    settings: &Value,
+    namespace: Option<&str>,
+    read: &mut Feed,
+) -> Result<ScanReport, String> {
+    use std::sync::mpsc;
+    check_settings(policy()?.as_mut(), settings)?;
+    let threads = threads.max(1);
+    std::thread::scope(|scope| {
+        let mut queues = Vec::new();
+        let mut workers = Vec::new();
+        for _ in 0..threads {
+            // A few objects wait per thread: enough to keep it busy, little memory.
+            let (send, receive) = mpsc::sync_channel::<(usize, Item)>(32);
+            queues.push(send);
+            workers.push(scope.spawn(move || -> Result<Tally, String> {
+                let mut policy = policy()?;
+                let mut tally = Tally::default();
+                for (number, item) in receive {
+                    let outcome = evaluate(policy.as_mut(), settings, namespace, &item, number);
+                    tally.add(outcome, number);
+                }
+                Ok(tally)
+            }));
+        }
+        let mut number = 0;
+        let read_result = read(&mut |item| {
+            number += 1;
+            // A thread that stopped has its error returned below.
+            let _ = queues[number % threads].send((number, item));
+        });
+        drop(queues);
+        let mut tally = Tally::default();
+        for worker in workers {
+            let part = worker
+                .join()
+                .map_err(|_| "a scan thread panicked".to_string())??;
+            tally = tally.merge(part);
+        }
+        read_result?;
+        Ok(tally.finish())
+    })
+}
+
+/// The `report` payload of creating `object`, written straight from the borrowed object (the
 /// policy reads any key order, so the engine's sorting is not needed to judge it).
-fn report_payload(object: &Value, number: usize, settings: &Value) -> Vec<u8> {
+fn report_payload<O: Serialize + ?Sized>(
+    kind: GroupVersionKind,
+    name: &str,
+    namespace: &str,
+    object: &O,
+    number: usize,
+    settings: &Value,
+) -> Vec<u8> {
     #[derive(Serialize)]
-    struct Payload<'a> {
-        request: Request<'a>,
+    struct Payload<'a, O: ?Sized> {
+        request: Request<'a, O>,
         settings: &'a Value,
     }
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct Request<'a> {
+    struct Request<'a, O: ?Sized> {
         uid: String,
         kind: Value,
         resource: Value,
@@ -695,14 +1127,8 @@ fn report_payload(object: &Value, number: usize, settings: &Value) -> Vec<u8> {
         user_info: Value,
         name: &'a str,
         namespace: &'a str,
-        object: &'a Value,
+        object: &'a O,
     }
-    let kind = kind_of(object).unwrap_or(GroupVersionKind {
-        group: "",
-        version: "",
-        kind: "",
-    });
-    let meta = &object["metadata"];
     let payload = Payload {
         request: Request {
             uid: format!("scan-{number}"),
@@ -714,8 +1140,8 @@ fn report_payload(object: &Value, number: usize, settings: &Value) -> Vec<u8> {
             }),
             operation: "CREATE",
             user_info: json!({"username": "dsp-scan"}),
-            name: meta["name"].as_str().unwrap_or_default(),
-            namespace: meta["namespace"].as_str().unwrap_or_default(),
+            name,
+            namespace,
             object,
         },
         settings,
@@ -886,7 +1312,7 @@ pub fn table(report: &ScanReport) -> String {
 pub fn read_json_list(
     source: &str,
     mut input: impl std::io::Read,
-    each: &mut dyn FnMut(Located),
+    each: &mut dyn FnMut(Item),
 ) -> Result<bool, String> {
     let mut splitter = Splitter::default();
     let mut buffer: Vec<u8> = Vec::new();
@@ -929,9 +1355,7 @@ pub fn read_json_list(
                 Step::More => {}
                 Step::ItemStart => consumed = at,
                 Step::ItemEnd => {
-                    let item: Value = serde_json::from_slice(&buffer[consumed..=at])
-                        .map_err(|e| format!("{source}: item {}: {e}", list.items + 1))?;
-                    list.item(item)?;
+                    list.json_item(&buffer[consumed..=at])?;
                     consumed = at + 1;
                 }
                 Step::NotAList if list.items == 0 => return Ok(false),
@@ -1107,8 +1531,8 @@ mod tests {
             }
         }
         let mut objects = Vec::new();
-        let list = read_json_list("in", Chunks(text.as_bytes(), size), &mut |l| {
-            objects.push(l.object)
+        let list = read_json_list("in", Chunks(text.as_bytes(), size), &mut |item| {
+            objects.push(item.into_located().object)
         })?;
         Ok(list.then_some(objects))
     }

@@ -25,7 +25,7 @@ const MAX_RUNS: usize = 20_000;
 
 const USAGE: &str = "usage: bench [--policy P] [--floor F] [--json J] [--policy-server PATH \
      --floor-rejecting F --kwctl PATH --annotated-policy P --annotated-floor F] \
-     | --write-payloads DIR\n\
+     [--dsp PATH [--scan-only]] | --write-payloads DIR\n\
      --floor may be any module: `--floor base.wasm` compares two builds of the policy, call by call";
 
 /// Ends the run with the usage, as a usage error.
@@ -40,6 +40,8 @@ fn main() {
     let mut floor = PathBuf::from("floor.wasm");
     let mut json_path = PathBuf::from("bench-results.json");
     let mut engine = Engine::default();
+    let mut dsp = None;
+    let mut scan_only = false;
     while let Some(arg) = args.next() {
         let mut value = || match args.next() {
             Some(value) => PathBuf::from(value),
@@ -54,10 +56,21 @@ fn main() {
             "--annotated-policy" => engine.annotated_policy = Some(value()),
             "--annotated-floor" => engine.annotated_floor = Some(value()),
             "--floor-rejecting" => engine.floor_rejecting = Some(value()),
+            "--dsp" => dsp = Some(value()),
+            "--scan-only" => scan_only = true,
             "--write-payloads" => return write_payloads(&value()),
             "-h" | "--help" => return println!("{USAGE}"),
             other => usage_error(&format!("unknown argument {other}")),
         }
+    }
+    if scan_only && dsp.is_none() {
+        usage_error("--scan-only needs --dsp");
+    }
+    let scan = dsp.as_deref().map(scan_benchmark);
+    if scan_only {
+        let results = serde_json::to_string_pretty(&json!({"scan": scan})).unwrap();
+        std::fs::write(&json_path, results + "\n").unwrap();
+        return;
     }
     let load = |path: &Path, host| Module::load_for(path, host).unwrap_or_else(|e| panic!("{e}"));
     let (policy_kwctl, floor_kwctl) = (load(&policy, Host::Kwctl), load(&floor, Host::Kwctl));
@@ -191,14 +204,10 @@ fn main() {
                    "per_kb_1mb_over_20kb_vs_floor": ratio_vs_floor})
         })
         .collect();
-    let (scan_seconds, scan_objects) = scan_ten_thousand_pods(&policy);
-    println!(
-        "dsp scan of a kubectl List of {scan_objects} Pods: {scan_seconds:.2} s (parse, evaluate, fold)"
-    );
     let engine_rows = engine.run(&policy);
     let results = json!({
         "engine": engine_rows,
-        "scan": {"pods": scan_objects, "seconds": scan_seconds},
+        "scan": scan,
         "policy": {"bytes": policy.size, "compile_ms": ms(policy.compile_time), "memory_after_largest_bytes": policy_memory},
         "floor": {"bytes": floor.size, "compile_ms": ms(floor.compile_time), "memory_after_largest_bytes": floor_memory},
         "rows": rows,
@@ -563,39 +572,128 @@ fn alternating_requests(
     }
 }
 
-/// `dsp scan` on a List of 10,000 Pods: 100 DaemonSets' pods (one in ten DaemonSets mounts the
-/// socket) and bare Pods, as `kubectl get pods -A -o json` prints them.
-fn scan_ten_thousand_pods(policy: &Module) -> (f64, usize) {
-    let pods: Vec<Value> = (0..10_000)
-        .map(|i| {
+/// Writes a kubectl List of `count` Pods of about 1.2 KB to `path`, as `kubectl get pods -A -o
+/// json` prints the Pods of 100 DaemonSets, one in a hundred Pods mounting the Docker socket;
+/// returns its size. Written a Pod at a time: the benchmark's own memory stays small.
+fn write_pods_list(path: &Path, count: usize) -> usize {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut size = 0;
+    let mut write = |bytes: &[u8]| {
+        out.write_all(bytes).unwrap();
+        size += bytes.len();
+    };
+    write(br#"{"apiVersion":"v1","kind":"List","items":["#);
+    for i in 0..count {
+        if i > 0 {
+            write(b",");
+        }
+        let pod = {
             let daemonset = format!("agent-{}", i % 100);
             let exposed = i % 1000 < 100 && i % 10 == 0;
-            let mut volumes = vec![json!({"name": "config", "configMap": {"name": "agent"}})];
-            let mut mounts = vec![json!({"name": "config", "mountPath": "/etc/agent"})];
+            let mut volumes = vec![
+                json!({"name": "config", "configMap": {"name": "agent"}}),
+                json!({"name": "token", "projected": {"sources": [{"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}}]}}),
+            ];
+            let mut mounts = vec![
+                json!({"name": "config", "mountPath": "/etc/agent"}),
+                json!({"name": "token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}),
+            ];
             if exposed {
-                volumes.push(json!({"name": "dockersock", "hostPath": {"path": "/var/run/docker.sock"}}));
+                volumes.push(
+                    json!({"name": "dockersock", "hostPath": {"path": "/var/run/docker.sock"}}),
+                );
                 mounts.push(json!({"name": "dockersock", "mountPath": "/var/run/docker.sock"}));
             }
             json!({
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": format!("{daemonset}-{i}"), "namespace": "monitoring",
-                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": daemonset, "controller": true}]},
-                "spec": {"nodeName": format!("node-{}", i / 100), "containers": [{"name": "agent", "image": "registry.example.com/agent:7",
-                    "env": [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}], "volumeMounts": mounts}],
-                    "volumes": volumes},
-                "status": {"phase": "Running"}
+                    "uid": format!("uid-{i:08}"),
+                    "labels": {"app": daemonset, "pod-template-hash": "5d8f7c9b4"},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": daemonset,
+                        "uid": "x", "controller": true, "blockOwnerDeletion": true}]},
+                "spec": {"nodeName": format!("node-{}", i / 100), "serviceAccountName": "agent",
+                    "containers": [{"name": "agent", "image": "registry.example.com/agent:7",
+                        "imagePullPolicy": "IfNotPresent",
+                        "env": [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+                        "volumeMounts": mounts}],
+                    "volumes": volumes, "restartPolicy": "Always",
+                    "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst"},
+                "status": {"phase": "Running", "podIP": format!("10.0.{}.{}", i / 256 % 256, i % 256),
+                    "hostIP": "192.0.2.1", "startTime": "2026-12-01T00:00:00Z"}
             })
-        })
-        .collect();
-    let text =
-        serde_json::to_string(&json!({"apiVersion": "v1", "kind": "List", "items": pods})).unwrap();
-    let started = Instant::now();
-    let objects = harness::scan::read_objects("pods.json", &text).unwrap();
-    let mut instance = policy.instance().unwrap();
-    let report = harness::scan::scan(&mut instance, &json!({}), &objects, |_, _| {}).unwrap();
-    let seconds = started.elapsed().as_secs_f64();
-    assert!(report.summary.exposed > 0);
-    (seconds, objects.len())
+        };
+        write(&serde_json::to_vec(&pod).unwrap());
+    }
+    write(b"]}");
+    out.flush().unwrap();
+    size
+}
+
+/// `dsp scan` (the binary at `dsp`, as users run it) of generated Lists of 20,000 and 100,000
+/// Pods: wall time and the process's peak resident memory. Run before the benchmark loads
+/// anything: Linux carries a process's peak RSS across `exec`, so a child forked from a large
+/// parent would report the parent's.
+fn scan_benchmark(dsp: &Path) -> Value {
+    let dir = std::env::temp_dir().join(format!("dsp-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rows = Vec::new();
+    for count in [20_000, 100_000] {
+        let path = dir.join(format!("pods-{count}.json"));
+        let bytes = write_pods_list(&path, count);
+        let child = std::process::Command::new(dsp)
+            .args(["scan", "--output", "json"])
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", dsp.display()));
+        let started = Instant::now();
+        let (status, peak_rss) = wait_with_peak_rss(child);
+        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(status, 1, "dsp scan of {count} Pods: exit status");
+        let megabytes = bytes as f64 / 1e6;
+        let peak_mb = peak_rss as f64 / 1e6;
+        println!(
+            "dsp scan of a kubectl List of {count} Pods ({megabytes:.0} MB): {seconds:.2} s, \
+             {:.0} objects/s, {:.0} MB/s, peak RSS {peak_mb:.0} MB",
+            count as f64 / seconds,
+            megabytes / seconds
+        );
+        rows.push(json!({"pods": count, "bytes": bytes, "seconds": seconds,
+            "objects_per_second": count as f64 / seconds, "mb_per_second": megabytes / seconds,
+            "peak_rss_bytes": peak_rss}));
+        std::fs::remove_file(&path).unwrap();
+    }
+    let _ = std::fs::remove_dir(&dir);
+    let ratio =
+        rows[1]["peak_rss_bytes"].as_f64().unwrap() / rows[0]["peak_rss_bytes"].as_f64().unwrap();
+    println!("dsp scan peak RSS at 100,000 Pods / at 20,000: {ratio:.2}");
+    json!({"runs": rows, "peak_rss_100k_over_20k": ratio})
+}
+
+/// Waits for `child`, reading its output, and returns its exit status and peak resident set
+/// size in bytes (from `wait4`: the kernel's count for this process alone).
+fn wait_with_peak_rss(mut child: std::process::Child) -> (i32, u64) {
+    use std::io::Read;
+    let mut output = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut output)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for a child of ours.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: pid is our child, not waited for yet; status and usage are valid for writes.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    let report: Value = serde_json::from_slice(&output).expect("dsp scan --output json");
+    assert!(report["summary"]["exposed"].as_u64() > Some(0), "{report}");
+    // ru_maxrss is in KiB on Linux.
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
 }
 
 struct Stats {

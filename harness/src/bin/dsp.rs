@@ -6,12 +6,17 @@
 //! cluster dumps or manifests and reports the exposures. Without a module, both run the policy
 //! compiled into `dsp` (the same code as `policy.wasm`).
 
+// glibc malloc serialises threads that free what another allocated (a read object is
+// evaluated on another thread): the scan spent more time in its locks than it gained.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use harness::scan::{self, Located, ScanReport};
+use harness::scan::{self, ScanReport};
 use harness::{Module, Native};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use testkit::{Evaluator, Outcome};
@@ -205,59 +210,31 @@ fn run(args: &RunArgs) -> Result<(), String> {
     }
 }
 
-/// Reads one input; `-` is stdin. Empty input is an error: a failed `kubectl get` piped in
-/// must not read as a clean cluster.
-fn read_input(input: &str) -> Result<(String, String), String> {
-    let (source, text) = if input == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
-        ("stdin".to_string(), text)
-    } else {
-        let text =
-            std::fs::read_to_string(input).map_err(|e| format!("cannot read {input}: {e}"))?;
-        (input.to_string(), text)
-    };
-    if text.trim().is_empty() {
-        return Err(format!(
-            "{source} is empty: nothing to scan (did the command that produced it fail?)"
-        ));
-    }
-    Ok((source, text))
-}
-
-/// Hands every object of `input` (a file, or `-` for stdin) to `each` as it is read: a JSON
-/// List file is read in chunks, an item at a time, and never held whole; anything else (YAML,
-/// one object, stdin) is read whole first.
-fn read_objects_of(input: &str, each: &mut dyn FnMut(Located)) -> Result<(), String> {
-    if input != "-" {
-        let file = std::fs::File::open(input).map_err(|e| format!("cannot read {input}: {e}"))?;
-        if scan::read_json_list(input, file, each)? {
-            return Ok(());
-        }
-    }
-    let (source, text) = read_input(input)?;
-    scan::read_objects_with(&source, &text, each)
-}
-
 /// Scans the inputs and prints the report; the exit status: 2 when an object could not be
 /// evaluated, else 1 when something is exposed, else 0.
 fn scan_command(args: &ScanArgs) -> Result<u8, String> {
     let settings = settings(&args.settings)?;
-    let mut policy = policy(args.module.as_deref())?;
-    let mut scanner = scan::Scanner::new(policy.as_mut(), &settings, args.namespace.as_deref())?;
+    let module = args.module.as_deref();
     let bar = progress_bar();
-    // Each input is read on a thread of its own while the objects it has read are evaluated
-    // here, one by one: a List's items are never all held, nor a JSON file's text.
-    for input in &args.inputs {
-        read_objects_of(input, &mut |located| {
-            scanner.add(&located);
-            bar.inc(1);
-        })?;
-    }
+    // The inputs are read on this thread, an object at a time (a List's items are never all
+    // held, nor a JSON file's text), while a thread per core evaluates them.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let report = scan::scan_parallel(
+        threads,
+        &|| policy(module),
+        &settings,
+        args.namespace.as_deref(),
+        &mut |each| {
+            for input in &args.inputs {
+                scan::read_input(input, &mut |item| {
+                    each(item);
+                    bar.inc(1);
+                })?;
+            }
+            Ok(())
+        },
+    )?;
     bar.finish_and_clear();
-    let report = scanner.finish();
     // A closed pipe (`| head`) is not an error of the scan.
     let _ = std::io::stdout().write_all(render(&report, args.output)?.as_bytes());
     Ok(match (report.summary.errors, report.summary.exposed) {
