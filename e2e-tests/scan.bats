@@ -73,3 +73,35 @@ setup() {
   [[ "$output" == *"scanned "*" objects"* ]]
   [[ "$output" == *"1200 objects read, 1200 evaluated, 1200 reported"* ]]
 }
+
+# The results of a SARIF log as the cases list them (harness/tests/scan.rs validates the log
+# against the SARIF 2.1.0 schema).
+SARIF_RESULTS='[.runs[0].results[] | {rule: .ruleId, level, object: .locations[0].logicalLocations[0].fullyQualifiedName, uri: .locations[0].physicalLocation.artifactLocation.uri, line: .locations[0].physicalLocation.region.startLine, column: .locations[0].physicalLocation.region.startColumn}]'
+
+@test "scan: --output sarif points at the line of each exposure, in YAML and in a JSON List" {
+  cd "$SCAN"
+  for case in manifests argo-pod-spec-patch cluster-dump; do
+    inputs="$(jq -r '.inputs[]' "$case.expected.json")"
+    run --separate-stderr "$DSP" scan -o sarif $inputs
+    [ "$status" -eq 1 ]
+    [ "$(jq -c "$SARIF_RESULTS" <<< "$output")" = "$(jq -c .sarif "$case.expected.json")" ]
+    [ "$(jq -r '.version, .runs[0].invocations[0].executionSuccessful' <<< "$output")" = "$(printf '2.1.0\ntrue')" ]
+  done
+}
+
+@test "scan: --output sarif of stdin locates in what was read" {
+  cd "$SCAN"
+  run --separate-stderr "$DSP" scan -o sarif - < manifests.yaml
+  [ "$status" -eq 1 ]
+  [ "$(jq -c "$SARIF_RESULTS | map(.uri = \"manifests.yaml\")" <<< "$output")" = "$(jq -c .sarif manifests.expected.json)" ]
+  [ "$(jq -r '.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri' <<< "$output")" = stdin ]
+}
+
+@test "scan: --output sarif lists an object that could not be evaluated as a failed run, exit 2" {
+  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\nspec:\n  containers: 5\n  volumes:\n  - name: s\n    hostPath: {path: /var/run/docker.sock}\n' > "$BATS_TEST_TMPDIR/bad.yaml"
+  run --separate-stderr "$DSP" scan -o sarif "$BATS_TEST_TMPDIR/bad.yaml"
+  [ "$status" -eq 2 ]
+  [ "$(jq -r '.runs[0].invocations[0].executionSuccessful' <<< "$output")" = false ]
+  [ "$(jq -r '.runs[0].invocations[0].toolExecutionNotifications[0].message.text' <<< "$output")" = "Pod bad could not be evaluated: $BATS_TEST_TMPDIR/bad.yaml document 1: cannot read the request: request.object.spec.containers: invalid type: integer \`5\`, expected a sequence" ]
+  [ "$(jq -c '.runs[0].results' <<< "$output")" = "[]" ]
+}

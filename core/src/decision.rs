@@ -15,7 +15,7 @@ use crate::request::{
 };
 use crate::response::{Object, ToJson, ValidationResponse};
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
-use crate::sockets::SocketCatalog;
+use crate::sockets::{Exposure, SocketCatalog};
 use std::collections::BTreeSet;
 
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
@@ -719,18 +719,38 @@ pub struct ReportRow {
     pub containers: Vec<String>,
     /// The image of each of `containers` (empty for a container that names none).
     pub images: Vec<String>,
+    /// What is exposed: `socket`, `directory` or `procfs`; `podSpecPatch` for a patch that
+    /// can change what the policy judged.
+    pub exposure: &'static str,
+    /// Where a report shows it: the hostPath as written, and the `subPath` or `subPathExpr`
+    /// field and value that reaches further, if any; for a `podSpecPatch`, where it is
+    /// (`spec.templates[0].podSpecPatch`).
+    pub written_path: String,
+    pub sub_path: Option<(&'static str, String)>,
+    pub patch_at: Option<String>,
 }
 
 impl ToJson for ReportRow {
     fn write_json(&self, out: &mut Vec<u8>) {
-        Object::open(out)
+        let mut object = Object::open(out);
+        object
             .field("severity", &self.severity)
             .field("volume", &self.volume)
             .field("host_path", &self.host_path)
             .field("exposes", &self.exposes)
             .field("containers", &self.containers)
             .field("images", &self.images)
-            .close();
+            .field("exposure", &self.exposure)
+            .field("written_path", &self.written_path);
+        if let Some((field, value)) = &self.sub_path {
+            object
+                .field("sub_path_field", field)
+                .field("sub_path", value);
+        }
+        if let Some(at) = &self.patch_at {
+            object.field("patch_at", at);
+        }
+        object.close();
     }
 }
 
@@ -807,9 +827,38 @@ pub fn report(raw: &[u8]) -> Report {
                         .iter()
                         .map(|c| c.image.to_string())
                         .collect(),
+                    exposure: match finding.exposure {
+                        Exposure::Socket { .. } => "socket",
+                        Exposure::Directory { .. } => "directory",
+                        Exposure::Procfs { .. } => "procfs",
+                    },
+                    written_path: volume.host_path.to_string(),
+                    sub_path: match finding.reach {
+                        Reach::Whole => None,
+                        Reach::SubPath(path) => Some(("subPath", path.to_string())),
+                        Reach::SubPathExpr(path) => Some(("subPathExpr", path.to_string())),
+                    },
+                    patch_at: None,
                 })
                 .collect::<Vec<_>>()
         };
+        // A podSpecPatch that can change what was judged rejects the object: a row each.
+        if let Subject::PodSpec(located) = &site.new {
+            findings.extend(patches::problems(located).into_iter().map(|(at, problem)| {
+                ReportRow {
+                    severity: "reject",
+                    volume: String::new(),
+                    host_path: String::new(),
+                    exposes: format!("{at} {problem}"),
+                    containers: Vec::new(),
+                    images: Vec::new(),
+                    exposure: "podSpecPatch",
+                    written_path: String::new(),
+                    sub_path: None,
+                    patch_at: Some(at),
+                }
+            }));
+        }
         findings.extend(rows("reject", &judged.violations));
         findings.extend(rows("warn", &judged.warned));
         let exempted: Vec<VolumeExposure> = judged.exempted.into_iter().map(|e| e.volume).collect();

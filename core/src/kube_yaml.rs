@@ -590,6 +590,64 @@ fn read_document<T: Iterator<Item = char>>(
     parser: &mut Parser<T>,
     start: Marker,
 ) -> Result<Value, Error> {
+    to_value(&*read_document_node(parser, start)?)
+}
+
+/// A step of the way to a value: a mapping's key or a sequence's index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Where the value at `path` of document `document` (from 1, as [`documents`] counts them) is
+/// written in `text`: the line and column (from 1) of its key, or of the value itself for a
+/// sequence item or an empty path. A merged or aliased value is where it was written. `None`
+/// when the text cannot be read or has no such value.
+pub fn locate(text: &str, document: usize, path: &[Step]) -> Option<(usize, usize)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut parser = Parser::new_from_str(text);
+    let mut count = 0;
+    let root = loop {
+        match parser.next_token().ok()? {
+            (Event::StreamEnd, _) => return None,
+            (Event::DocumentStart, mark) => {
+                count += 1;
+                let root = read_document_node(&mut parser, mark).ok()?;
+                if count == document {
+                    break root;
+                }
+            }
+            _ => {}
+        }
+    };
+    let mut node = &root;
+    let mut at = root.mark;
+    for step in path {
+        match (step, &node.kind) {
+            (Step::Key(key), Kind::Map(entries)) => {
+                let (k, v) = entries
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| key_string(k).is_ok_and(|k| k == *key))?;
+                at = k.mark;
+                node = v;
+            }
+            (Step::Index(i), Kind::Seq(items)) => {
+                node = items.get(*i)?;
+                at = node.mark;
+            }
+            _ => return None,
+        }
+    }
+    Some((at.line(), at.col() + 1))
+}
+
+/// [`read_document`]'s tree, before it is written as a value.
+fn read_document_node<T: Iterator<Item = char>>(
+    parser: &mut Parser<T>,
+    start: Marker,
+) -> Result<Rc<Node>, Error> {
     let mut b = Builder::default();
     let one = Size {
         nodes: 0,
@@ -682,8 +740,7 @@ fn read_document<T: Iterator<Item = char>>(
         };
         root = root.or(done);
     }
-    let root = root.ok_or_else(|| Error::at(start, "empty document"))?;
-    to_value(&root)
+    root.ok_or_else(|| Error::at(start, "empty document"))
 }
 
 fn is_block(style: TScalarStyle) -> bool {
@@ -1262,6 +1319,42 @@ mod tests {
             Ok(v) => panic!("{text:?} decoded to {v:?}"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn locate_finds_where_a_value_is_written() {
+        let key = |k: &str| Step::Key(k.to_string());
+        let text = "a: 1\n---\nbase: &b\n  hostPath: {path: /run}\nspec:\n  volumes:\n  - name: x\n    <<: *b\n  - {name: y, hostPath: {path: /var/run}}\n";
+        let path = |i| {
+            [
+                key("spec"),
+                key("volumes"),
+                Step::Index(i),
+                key("hostPath"),
+                key("path"),
+            ]
+        };
+        // Merged: where the anchored mapping wrote it.
+        assert_eq!(locate(text, 2, &path(0)), Some((4, 14)));
+        // In flow style, on the item's line.
+        assert_eq!(locate(text, 2, &path(1)), Some((9, 26)));
+        assert_eq!(
+            locate(text, 2, &[key("spec"), key("volumes"), Step::Index(1)]),
+            Some((9, 5))
+        );
+        assert_eq!(locate(text, 1, &[key("a")]), Some((1, 1)));
+        assert_eq!(locate(text, 2, &[key("missing")]), None);
+        assert_eq!(locate(text, 3, &[]), None);
+        // JSON is read as YAML: a List's item.
+        let json = "{\"items\": [\n  {\"spec\": {\"hostPath\": {\"path\": \"/run\"}}}\n]}";
+        let at = [
+            key("items"),
+            Step::Index(0),
+            key("spec"),
+            key("hostPath"),
+            key("path"),
+        ];
+        assert_eq!(locate(json, 1, &at), Some((2, 26)));
     }
 
     #[test]

@@ -21,6 +21,69 @@ struct Case {
     report: Option<ScanReport>,
     #[serde(default)]
     error: Option<String>,
+    /// Every result of `--output sarif`: rule, level, object and where it points.
+    #[serde(default)]
+    sarif: Option<Vec<SarifResult>>,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct SarifResult {
+    rule: String,
+    level: String,
+    object: String,
+    uri: Option<String>,
+    line: Option<u64>,
+    column: Option<u64>,
+}
+
+/// The results of a SARIF log, as a case lists them.
+fn sarif_results(log: &Value) -> Vec<SarifResult> {
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    results
+        .iter()
+        .map(|result| {
+            let location = &result["locations"][0];
+            let physical = &location["physicalLocation"];
+            SarifResult {
+                rule: result["ruleId"].as_str().unwrap().to_string(),
+                level: result["level"].as_str().unwrap().to_string(),
+                object: location["logicalLocations"][0]["fullyQualifiedName"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                uri: physical["artifactLocation"]["uri"]
+                    .as_str()
+                    .map(String::from),
+                line: physical["region"]["startLine"].as_u64(),
+                column: physical["region"]["startColumn"].as_u64(),
+            }
+        })
+        .collect()
+}
+
+/// The vendored SARIF 2.1.0 schema (`e2e-tests/schemas/README.md` says where it is from).
+fn sarif_schema() -> jsonschema::Validator {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e-tests/schemas/sarif-schema-2.1.0.json");
+    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // The schema's pattern for a `language` has a lone `]`, a literal in ECMA-262's Annex B
+    // that the validator's check of the schema refuses: escaped, the same pattern.
+    fn escape(value: &mut Value, count: &mut usize) {
+        match value {
+            Value::String(text) if text == "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$" => {
+                *text = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$".into();
+                *count += 1;
+            }
+            Value::Object(map) => map.values_mut().for_each(|v| escape(v, count)),
+            Value::Array(items) => items.iter_mut().for_each(|v| escape(v, count)),
+            _ => {}
+        }
+    }
+    let mut escaped = 0;
+    escape(&mut schema, &mut escaped);
+    assert_eq!(escaped, 2, "the schema's language patterns");
+    jsonschema::draft7::new(&schema).expect("the SARIF schema compiles")
 }
 
 #[test]
@@ -28,6 +91,7 @@ fn every_scan_case() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e-tests/scan");
     let module = Module::load(&harness::policy_path()).expect("build it with `make policy.wasm`");
     let mut count = 0;
+    let schema = sarif_schema();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -87,8 +151,19 @@ fn every_scan_case() {
                         Ok(())
                     },
                 );
+                // Items of a List read in chunks are located as they are evaluated; the others
+                // once the report is made: the same places in the end.
+                let located = |report: &Result<ScanReport, String>| {
+                    report.clone().map(|mut report| {
+                        scan::locate_sites(&mut report, &mut |source| {
+                            std::fs::read_to_string(dir.join(source)).ok()
+                        });
+                        report
+                    })
+                };
                 assert_eq!(
-                    parallel, native,
+                    located(&parallel),
+                    located(&native),
                     "{case}: the parallel scan and one scanner disagree"
                 );
                 // The same objects as one JSON List, as `kubectl get -o json` would print
@@ -138,8 +213,25 @@ fn every_scan_case() {
             }
         };
         match (outcome, &expected.report, &expected.error) {
-            (Ok(report), Some(want), None) => {
+            (Ok(mut report), Some(want), None) => {
+                // The expected report says nothing of where findings are written: SARIF does.
+                let sites = std::mem::take(&mut report.sites);
                 assert_eq!(&report, want, "{case}: {}", expected.description);
+                report.sites = sites;
+                scan::locate_sites(&mut report, &mut |source| {
+                    std::fs::read_to_string(dir.join(source)).ok()
+                });
+                let log = harness::sarif::sarif(&report, "0.1.0");
+                let errors: Vec<String> = schema
+                    .iter_errors(&log)
+                    .map(|e| format!("{e} at {}", e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{case}: SARIF not valid: {errors:#?}");
+                let want_sarif = expected
+                    .sarif
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{case}: no sarif results listed"));
+                assert_eq!(&sarif_results(&log), want_sarif, "{case}: SARIF results");
                 let exit = match (report.summary.errors, report.summary.exposed) {
                     (0, 0) => 0,
                     (0, _) => 1,

@@ -7,6 +7,7 @@
 //! [`admission_response`] turns a policy's `ValidationResponse` into the AdmissionResponse that
 //! policy-server sends and `kwctl run` prints (a mutated object becomes a base64 JSON Patch).
 
+pub mod sarif;
 pub mod scan;
 
 pub use json_patch;

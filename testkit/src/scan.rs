@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub struct Located {
     pub source: String,
     pub document: usize,
+    /// The index (from 0) of the object in the document's `items`, for an item of a List.
+    pub item: Option<usize>,
     pub object: Value,
 }
 
@@ -31,6 +33,10 @@ pub enum Item {
 pub struct JsonItem {
     source: String,
     document: usize,
+    /// The index (from 0) in the List's `items`, and the line and column (from 1) where the
+    /// item starts in the input.
+    item: usize,
+    start: (usize, usize),
     text: Box<serde_json::value::RawValue>,
     head: Head,
 }
@@ -70,6 +76,7 @@ impl JsonItem {
         Located {
             source: self.source.clone(),
             document: self.document,
+            item: Some(self.item),
             object: serde_json::from_str(self.text.get()).expect("checked to be JSON"),
         }
     }
@@ -209,7 +216,7 @@ pub fn read_objects_with(
 
 /// Reads one input; `-` is stdin. Empty input is an error: a failed `kubectl get` piped in
 /// must not read as a clean cluster.
-fn read_text(input: &str) -> Result<(String, String), String> {
+pub fn read_text(input: &str) -> Result<(String, String), String> {
     let (source, text) = if input == "-" {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
@@ -313,6 +320,7 @@ impl<'r> ListReader<'r> {
         (self.each)(Item::Parsed(Located {
             source: self.source.to_string(),
             document: self.index,
+            item: Some(self.items - 1),
             object: item,
         }));
         Ok(())
@@ -320,7 +328,7 @@ impl<'r> ListReader<'r> {
 
     /// An item of a List read in chunks: checked to be JSON and kept as text, or read as a
     /// tree when its head is not plain (see [`Head::of`]).
-    fn json_item(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn json_item(&mut self, bytes: &[u8], start: (usize, usize)) -> Result<(), String> {
         let text: Box<serde_json::value::RawValue> = serde_json::from_slice(bytes)
             .map_err(|e| format!("{}: item {}: {e}", self.source, self.items + 1))?;
         let Some(head) = Head::of(text.get()) else {
@@ -330,6 +338,8 @@ impl<'r> ListReader<'r> {
         (self.each)(Item::Json(JsonItem {
             source: self.source.to_string(),
             document: self.index,
+            item: self.items - 1,
+            start,
             text,
             head,
         }));
@@ -346,6 +356,7 @@ impl<'r> ListReader<'r> {
         (self.each)(Item::Parsed(Located {
             source: self.source.to_string(),
             document: self.index,
+            item: None,
             object,
         }));
         Ok(())
@@ -550,6 +561,133 @@ pub struct ScanReport {
     pub rows: Vec<Row>,
     pub not_evaluated: Vec<NotEvaluated>,
     pub summary: Summary,
+    /// What each row of an exposure is and where it is written (for SARIF).
+    #[serde(skip)]
+    pub sites: BTreeMap<Row, Site>,
+}
+
+/// What a row reports, for a machine: the kind of exposure (`socket`, `directory`, `procfs`,
+/// `podSpecPatch`) and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub exposure: String,
+    pub place: Option<Place>,
+}
+
+/// Where a finding is written: the input, the document (from 1), the way from the document's
+/// root to the field (the volume's `hostPath.path`, the mount's `subPath`, the
+/// `podSpecPatch`), and its line and column (from 1) once known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub source: String,
+    pub document: usize,
+    pub path: Vec<kube_yaml::Step>,
+    pub position: Option<(usize, usize)>,
+}
+
+/// The way to where `finding` is written in `object`: the first volume in document order of
+/// its name and host path, or mount of its name and subPath; the `podSpecPatch` it names; a
+/// PersistentVolume's `spec.hostPath`.
+fn path_of(object: &Value, finding: &ModuleFinding) -> Option<Vec<kube_yaml::Step>> {
+    use kube_yaml::Step;
+    if let Some(at) = &finding.patch_at {
+        return Some(dotted_path(at));
+    }
+    if object["kind"] == "PersistentVolume" {
+        return Some(vec![
+            Step::Key("spec".into()),
+            Step::Key("hostPath".into()),
+            Step::Key("path".into()),
+        ]);
+    }
+    let named = |item: &Value| item["name"] == finding.volume.as_str();
+    let mut path = Vec::new();
+    match (&finding.sub_path_field, &finding.sub_path) {
+        (Some(field), Some(sub_path)) => {
+            let mount = |item: &Value| named(item) && item[field.as_str()] == sub_path.as_str();
+            find_in_list(object, "volumeMounts", &mount, &mut path)
+                .then(|| [path, vec![Step::Key(field.clone())]].concat())
+        }
+        _ => {
+            let written = finding.written_path.as_str();
+            let volume = |item: &Value| named(item) && item["hostPath"]["path"] == written;
+            find_in_list(object, "volumes", &volume, &mut path).then(|| {
+                path.extend([Step::Key("hostPath".into()), Step::Key("path".into())]);
+                path
+            })
+        }
+    }
+}
+
+/// Finds, depth first in document order, an item of a list under the key `list` for which
+/// `found` holds; leaves the way to it in `path`.
+fn find_in_list(
+    value: &Value,
+    list: &str,
+    found: &dyn Fn(&Value) -> bool,
+    path: &mut Vec<kube_yaml::Step>,
+) -> bool {
+    use kube_yaml::Step;
+    match value {
+        Value::Object(map) => map.iter().any(|(key, child)| {
+            if let (true, Value::Array(items)) = (key == list, child)
+                && let Some(i) = items.iter().position(found)
+            {
+                path.extend([Step::Key(key.clone()), Step::Index(i)]);
+                return true;
+            }
+            path.push(Step::Key(key.clone()));
+            let hit = find_in_list(child, list, found, path);
+            if !hit {
+                path.pop();
+            }
+            hit
+        }),
+        Value::Array(items) => items.iter().enumerate().any(|(i, child)| {
+            path.push(Step::Index(i));
+            let hit = find_in_list(child, list, found, path);
+            if !hit {
+                path.pop();
+            }
+            hit
+        }),
+        _ => false,
+    }
+}
+
+/// `spec.templates[0].podSpecPatch` as steps.
+fn dotted_path(text: &str) -> Vec<kube_yaml::Step> {
+    use kube_yaml::Step;
+    let mut steps = Vec::new();
+    for part in text.split('.') {
+        let mut pieces = part.split('[');
+        if let Some(key) = pieces.next().filter(|key| !key.is_empty()) {
+            steps.push(Step::Key(key.to_string()));
+        }
+        for index in pieces {
+            if let Ok(i) = index.trim_end_matches(']').parse() {
+                steps.push(Step::Index(i));
+            }
+        }
+    }
+    steps
+}
+
+/// Finds the line and column of every place not located yet, in the text `text_of` gives for
+/// its input (`None` leaves it without).
+pub fn locate_sites(report: &mut ScanReport, text_of: &mut dyn FnMut(&str) -> Option<String>) {
+    let mut texts: HashMap<String, Option<String>> = HashMap::new();
+    for site in report.sites.values_mut() {
+        let Some(place) = site.place.as_mut().filter(|place| place.position.is_none()) else {
+            continue;
+        };
+        let text = texts
+            .entry(place.source.clone())
+            .or_insert_with(|| text_of(&place.source));
+        if let Some(text) = text {
+            place.position = kube_yaml::locate(text, place.document, &place.path);
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -578,6 +716,18 @@ struct ModuleFinding {
     containers: Vec<String>,
     #[serde(default)]
     images: Vec<String>,
+    /// `socket`, `directory`, `procfs` or `podSpecPatch`.
+    #[serde(default)]
+    exposure: String,
+    /// Where the finding is written: see [`path_of`].
+    #[serde(default)]
+    written_path: String,
+    #[serde(default)]
+    sub_path_field: Option<String>,
+    #[serde(default)]
+    sub_path: Option<String>,
+    #[serde(default)]
+    patch_at: Option<String>,
 }
 
 impl ModuleFinding {
@@ -683,6 +833,8 @@ struct Evaluated {
     key: Key,
     controller: Option<Key>,
     report: ModuleReport,
+    /// Where each finding is written.
+    places: Vec<Option<Place>>,
 }
 
 /// What one object came to.
@@ -742,13 +894,39 @@ fn evaluate(
         .controller
         .clone()
         .map(|(kind, name)| (head.namespace.clone(), kind, name));
-    judge(
+    let mut outcome = judge(
         policy,
         &payload,
         key,
         controller,
         (&json.source, json.document),
-    )
+    );
+    if let Outcome::Exposed(evaluated) = &mut outcome {
+        // Only an exposed object is read as a tree, to find where its findings are written.
+        let object: Value = serde_json::from_str(json.text.get()).expect("checked to be JSON");
+        let (line, column) = json.start;
+        evaluated.places = (evaluated.report.findings.iter())
+            .map(|finding| {
+                let inner = path_of(&object, finding)?;
+                let position = kube_yaml::locate(json.text.get(), 1, &inner).map(|at| match at {
+                    (1, c) => (line, column + c - 1),
+                    (l, c) => (line + l - 1, c),
+                });
+                let mut path = vec![
+                    kube_yaml::Step::Key("items".into()),
+                    kube_yaml::Step::Index(json.item),
+                ];
+                path.extend(inner);
+                Some(Place {
+                    source: json.source.clone(),
+                    document: json.document,
+                    path,
+                    position,
+                })
+            })
+            .collect();
+    }
+    outcome
 }
 
 /// [`evaluate`] for an object read as a tree.
@@ -786,13 +964,34 @@ fn evaluate_parsed(
         number,
         settings,
     );
-    judge(
+    let mut outcome = judge(
         policy,
         &payload,
         key,
         controller,
         (&located.source, located.document),
-    )
+    );
+    if let Outcome::Exposed(evaluated) = &mut outcome {
+        evaluated.places = (evaluated.report.findings.iter())
+            .map(|finding| {
+                let mut path = match located.item {
+                    Some(i) => vec![
+                        kube_yaml::Step::Key("items".into()),
+                        kube_yaml::Step::Index(i),
+                    ],
+                    None => Vec::new(),
+                };
+                path.extend(path_of(&located.object, finding)?);
+                Some(Place {
+                    source: located.source.clone(),
+                    document: located.document,
+                    path,
+                    position: None,
+                })
+            })
+            .collect();
+    }
+    outcome
 }
 
 /// Calls the policy's `report` with `payload`, for the object `key` read at `from` (the
@@ -848,6 +1047,7 @@ fn judge(
         key,
         controller,
         report,
+        places: Vec::new(),
     })
 }
 
@@ -932,6 +1132,7 @@ impl Tally {
             key,
             controller,
             report,
+            ..
         } in &self.exposed
         {
             let Some(owner_key) = controller else {
@@ -966,9 +1167,16 @@ impl Tally {
         let mut rows: Vec<Row> = Vec::new();
         let mut seen_rows = HashSet::new();
         let mut exposed: HashSet<Key> = HashSet::new();
-        for Evaluated { key, report, .. } in &self.exposed {
+        let mut sites = BTreeMap::new();
+        for Evaluated {
+            key,
+            report,
+            places,
+            ..
+        } in &self.exposed
+        {
             let owner = top_owner(key.clone(), &owners);
-            for finding in &report.findings {
+            for (i, finding) in report.findings.iter().enumerate() {
                 let row = Row {
                     namespace: owner.0.clone(),
                     kind: owner.1.clone(),
@@ -979,6 +1187,13 @@ impl Tally {
                     exposes: finding.exposes.clone(),
                     containers: finding.containers.join(", "),
                 };
+                // The owner's own finding says where the row is written.
+                if owner == *key {
+                    sites.entry(row.clone()).or_insert_with(|| Site {
+                        exposure: finding.exposure.clone(),
+                        place: places.get(i).cloned().flatten(),
+                    });
+                }
                 if seen_rows.insert(row.clone()) {
                     rows.push(row);
                 }
@@ -999,6 +1214,7 @@ impl Tally {
                 exposed: exposed.len(),
                 errors,
             },
+            sites,
         }
     }
 }
@@ -1319,6 +1535,7 @@ pub fn read_json_list(
     let mut outside: Vec<u8> = Vec::new();
     let mut chunk = vec![0; 1 << 16];
     let mut list = ListReader::new(source, each);
+    let (mut line, mut column, mut item_start) = (1, 1, (1, 1));
     loop {
         let read = input
             .read(&mut chunk)
@@ -1341,21 +1558,34 @@ pub fn read_json_list(
                     outside.extend_from_slice(&buffer[at..at + skipped]);
                 }
                 at += skipped;
+                column += skipped;
                 if at == buffer.len() {
                     break;
                 }
             }
             let before = splitter.phase;
             let step = splitter.step(buffer[at]);
+            let here = (line, column);
+            // JSON has no line break inside a string: lines are counted where bytes are
+            // stepped through.
+            if buffer[at] == b'\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
             // The object around the items, with the items left out, to be checked as JSON.
             if before != 1 || splitter.phase != 1 {
                 outside.push(buffer[at]);
             }
             match step {
                 Step::More => {}
-                Step::ItemStart => consumed = at,
+                Step::ItemStart => {
+                    consumed = at;
+                    item_start = here;
+                }
                 Step::ItemEnd => {
-                    list.json_item(&buffer[consumed..=at])?;
+                    list.json_item(&buffer[consumed..=at], item_start)?;
                     consumed = at + 1;
                 }
                 Step::NotAList if list.items == 0 => return Ok(false),

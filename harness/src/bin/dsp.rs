@@ -110,6 +110,8 @@ enum Output {
     Table,
     Json,
     Yaml,
+    /// SARIF 2.1.0, for code scanning: a result per exposure at its file and line.
+    Sarif,
 }
 
 fn main() -> ExitCode {
@@ -219,22 +221,37 @@ fn scan_command(args: &ScanArgs) -> Result<u8, String> {
     // The inputs are read on this thread, an object at a time (a List's items are never all
     // held, nor a JSON file's text), while a thread per core evaluates them.
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let report = scan::scan_parallel(
+    // Standard input is read whole (it can be read once): kept to locate findings in it.
+    let mut stdin = None;
+    let mut report = scan::scan_parallel(
         threads,
         &|| policy(module),
         &settings,
         args.namespace.as_deref(),
         &mut |each| {
             for input in &args.inputs {
-                scan::read_input(input, &mut |item| {
+                let mut each = |item| {
                     each(item);
                     bar.inc(1);
-                })?;
+                };
+                if input == "-" {
+                    let (source, text) = scan::read_text(input)?;
+                    scan::read_objects_with(&source, &text, &mut each)?;
+                    stdin = Some(text);
+                } else {
+                    scan::read_input(input, &mut each)?;
+                }
             }
             Ok(())
         },
     )?;
     bar.finish_and_clear();
+    if let Output::Sarif = args.output {
+        scan::locate_sites(&mut report, &mut |source| match source {
+            "stdin" => stdin.clone(),
+            path => std::fs::read_to_string(path).ok(),
+        });
+    }
     // A closed pipe (`| head`) is not an error of the scan.
     let _ = std::io::stdout().write_all(render(&report, args.output)?.as_bytes());
     Ok(match (report.summary.errors, report.summary.exposed) {
@@ -263,5 +280,9 @@ fn render(report: &ScanReport, output: Output) -> Result<String, String> {
             .map(|text| text + "\n")
             .map_err(|e| e.to_string()),
         Output::Yaml => serde_yaml::to_string(report).map_err(|e| e.to_string()),
+        Output::Sarif => {
+            let log = harness::sarif::sarif(report, env!("CARGO_PKG_VERSION"));
+            Ok(serde_json::to_string_pretty(&log).expect("SARIF serializes") + "\n")
+        }
     }
 }
