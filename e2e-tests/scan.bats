@@ -105,3 +105,53 @@ SARIF_RESULTS='[.runs[0].results[] | {rule: .ruleId, level, object: .locations[0
   [ "$(jq -r '.runs[0].invocations[0].toolExecutionNotifications[0].message.text' <<< "$output")" = "Pod bad could not be evaluated: $BATS_TEST_TMPDIR/bad.yaml document 1: cannot read the request: request.object.spec.containers: invalid type: integer \`5\`, expected a sequence" ]
   [ "$(jq -c '.runs[0].results' <<< "$output")" = "[]" ]
 }
+
+# action.yml's scan step, as the runner runs it: inputs in DSP_* variables, dsp on the PATH,
+# step outputs appended to GITHUB_OUTPUT.
+action_scan() {
+  PATH="$(dirname "$DSP"):$PATH" GITHUB_OUTPUT="$BATS_TEST_TMPDIR/outputs" "$@" "$ROOT/action/scan.sh"
+}
+
+@test "action: scans a directory's manifests, writes SARIF with paths as given, reports exit 1" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo/deploy/argo"
+  cp "$SCAN/manifests.yaml" "$BATS_TEST_TMPDIR/repo/deploy/"
+  cp "$SCAN/argo-pod-spec-patch.yaml" "$BATS_TEST_TMPDIR/repo/deploy/argo/"
+  cd "$BATS_TEST_TMPDIR/repo"
+  run --separate-stderr action_scan env DSP_PATHS=deploy DSP_SARIF_FILE=out.sarif
+  [ "$status" -eq 0 ]
+  [[ "$output" == *ci-runner*"/var/run/docker.sock"* ]]
+  [ "$(cat "$BATS_TEST_TMPDIR/outputs")" = "$(printf 'exit-code=1\nsarif-written=true')" ]
+  [ "$(jq -c '[.runs[0].results[].locations[0].physicalLocation.artifactLocation.uri] | unique' out.sarif)" = '["deploy/argo/argo-pod-spec-patch.yaml","deploy/manifests.yaml"]' ]
+  [ "$(jq '.runs[0].results | length' out.sarif)" -eq 5 ]
+}
+
+@test "action: scans a command's output with settings; nothing exposed is exit 0" {
+  cd "$BATS_TEST_TMPDIR"
+  printf '{"exemptions":[{"namespaces":["ci"],"images":["docker:*"],"reason":"CI"}],"directoryMounts":"warn"}' > settings.json
+  run --separate-stderr action_scan env DSP_COMMAND="cat '$SCAN/manifests.yaml'" DSP_SETTINGS=settings.json
+  [ "$status" -eq 0 ]
+  grep -q '^exit-code=1$' "$BATS_TEST_TMPDIR/outputs"
+  [ "$(jq -r '.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri' dsp-scan.sarif)" = stdin ]
+  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: ok\nspec:\n  containers:\n    - name: c\n      image: nginx\n' > ok.yaml
+  run --separate-stderr action_scan env DSP_COMMAND="cat ok.yaml"
+  [ "$status" -eq 0 ]
+  [ "$(tail -n 2 "$BATS_TEST_TMPDIR/outputs")" = "$(printf 'exit-code=0\nsarif-written=true')" ]
+  [ "$(jq '.runs[0].results | length' dsp-scan.sarif)" -eq 0 ]
+}
+
+@test "action: nothing to scan, or a failing command, is exit 2 with an error annotation" {
+  cd "$BATS_TEST_TMPDIR"
+  run --separate-stderr action_scan env DSP_PATHS=
+  [ "$status" -eq 0 ]
+  [ "$output" = "::error title=dsp scan::no paths to scan: set the input paths or command" ]
+  run --separate-stderr action_scan env DSP_COMMAND="exit 3"
+  [ "$output" = "::error title=dsp scan::the command failed: exit 3" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/outputs")" = "$(printf 'exit-code=2\nsarif-written=false\nexit-code=2\nsarif-written=false')" ]
+}
+
+@test "action: the install step keeps a dsp of the action's version found on the PATH" {
+  version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n 1)"
+  run --separate-stderr env PATH="$(dirname "$DSP"):$PATH" "$ROOT/action/install.sh"
+  [ "$status" -eq 0 ]
+  [ "$output" = "dsp $version is installed" ]
+}

@@ -381,3 +381,52 @@ fn the_example_policies_admit_the_agent_and_nothing_else_in_monitoring() {
         "policy.yaml has policies for the monitoring namespace"
     );
 }
+
+/// The GitHub Action hands every input to its scripts through the environment (an input
+/// spliced into a `run:` script is a script injection), and runs scripts that exist.
+#[test]
+fn the_action_passes_inputs_through_the_environment() {
+    let action = yaml("action.yml");
+    assert_eq!(action["runs"]["using"], "composite");
+    let steps = action["runs"]["steps"].as_sequence().unwrap();
+    let text = serde_yaml::to_string(&action["runs"]).unwrap();
+    for (input, _) in action["inputs"].as_mapping().unwrap() {
+        let input = input.as_str().unwrap();
+        assert!(
+            text.contains(&format!("inputs.{input} ")),
+            "input {input} is not used"
+        );
+    }
+    for step in steps {
+        let Some(run) = step["run"].as_str() else {
+            continue;
+        };
+        assert!(!run.contains("${{"), "an expression in a run script: {run}");
+        if let Some(script) = run.trim_matches('"').strip_prefix("\"$GITHUB_ACTION_PATH/") {
+            let path = root().join(script.trim_end_matches('"'));
+            let mode =
+                std::os::unix::fs::PermissionsExt::mode(&path.metadata().unwrap().permissions());
+            assert!(mode & 0o111 != 0, "{} is not executable", path.display());
+        }
+    }
+    let scan = steps.iter().find(|step| step["id"] == "scan").unwrap();
+    for (name, value) in scan["env"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let script = std::fs::read_to_string(root().join("action/scan.sh")).unwrap();
+        assert!(
+            script.contains(name),
+            "scan.sh does not read {name} ({value:?})"
+        );
+    }
+}
+
+/// The pre-commit hook runs `dsp scan` on manifests.
+#[test]
+fn the_pre_commit_hook_runs_dsp_scan() {
+    let hooks = yaml(".pre-commit-hooks.yaml");
+    let hook = &hooks.as_sequence().unwrap()[0];
+    assert_eq!(hook["id"], "dsp-scan");
+    assert_eq!(hook["entry"], "dsp scan");
+    assert_eq!(hook["language"], "system");
+    assert_eq!(hook["files"], r"\.(ya?ml|json)$");
+}
