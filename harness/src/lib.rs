@@ -5,7 +5,7 @@
 //! capability.
 
 pub mod policy_server;
-pub use testkit::{Native, sarif, scan};
+pub use testkit::{Native, sarif, scan, yaml};
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -32,10 +32,8 @@ pub fn policy_id(resource: &Value) -> String {
 /// The entries of every policy resource in a multi-document YAML file (e.g. `policy.yaml`),
 /// each loading `module` instead of the resource's OCI reference.
 pub fn entries_from_resources(yaml: &str, module: &str) -> Result<Vec<PolicyEntry>, String> {
-    use serde::Deserialize;
     let mut entries = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(yaml) {
-        let resource = Value::deserialize(document).map_err(|e| e.to_string())?;
+    for resource in testkit::scan::yaml_documents(yaml)? {
         if resource.is_null() {
             continue;
         }

@@ -355,3 +355,92 @@ fn manifests_read_as_kubectl_reads_them() {
     }
     assert!(compared >= 8, "compared {compared} inputs");
 }
+
+/// `dsp scan --output yaml` writes strings kubectl reads back as the same strings: YAML 1.1
+/// words (`yes`, `on`), numbers in Go's syntaxes (`0o17`, `1_000`), sexagesimals (`12:30`),
+/// indicators (`*`, `- x`, `#x`), control and line-break characters.
+#[test]
+fn yaml_written_reads_back_through_kubectl() {
+    let strings = [
+        "true",
+        "yes",
+        "on",
+        "Off",
+        "y",
+        "n",
+        "null",
+        "NULL",
+        "~",
+        "123",
+        "1e3",
+        "0x1f",
+        "0o17",
+        "0777",
+        "1_000",
+        "0b11",
+        "+1",
+        "12:30",
+        "1:30:00",
+        "foo:",
+        "a: b",
+        "*",
+        "*/agent:*",
+        "- x",
+        "-",
+        "#x",
+        "a #b",
+        "",
+        " x",
+        "x ",
+        "@x",
+        "`x",
+        "%x",
+        "!x",
+        "&x",
+        ">x",
+        "|x",
+        "?x",
+        "[x]",
+        "{x}",
+        "a,b",
+        "'x'",
+        "\"x\"",
+        "x\ny",
+        ".inf",
+        ".5",
+        "2026-12-07",
+        "=",
+        "<<",
+        "\t",
+        "/var/run/docker.sock",
+        "a b",
+        "é",
+        "x\u{85}y",
+        "\u{7f}",
+        "x\u{2028}y",
+        "~x",
+    ];
+    let data: serde_json::Map<String, Value> = (strings.iter().enumerate())
+        .map(|(i, s)| (format!("k{i}"), Value::from(*s)))
+        .collect();
+    let config_map = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "strings"}, "data": data});
+    let file = std::env::temp_dir().join(format!("dsp-yaml-{}.yaml", std::process::id()));
+    std::fs::write(&file, harness::yaml::to_string(&config_map)).unwrap();
+    let output = std::process::Command::new("kubectl")
+        .args(["label", "--local", "-o", "json", "dsp-diff=1", "-f"])
+        .arg(&file)
+        .output();
+    std::fs::remove_file(&file).unwrap();
+    let Ok(output) = output else {
+        eprintln!("SKIPPED: no kubectl on the PATH (apt-get install kubectl) to read it back");
+        return;
+    };
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(read["data"], Value::Object(data));
+}

@@ -1,8 +1,8 @@
 //! The files users install from must agree with the module and with each other.
 
 use harness::Module;
-use serde::Deserialize;
-use serde_yaml::Value as Yaml;
+use harness::scan::{yaml_document, yaml_documents};
+use serde_json::Value as Yaml;
 use std::path::Path;
 
 fn root() -> &'static Path {
@@ -11,7 +11,7 @@ fn root() -> &'static Path {
 
 fn yaml(file: &str) -> Yaml {
     let text = std::fs::read_to_string(root().join(file)).unwrap();
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+    yaml_document(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 fn crate_version() -> String {
@@ -29,8 +29,7 @@ fn every_example_policy_has_settings_the_module_accepts() {
     let module = Module::load(&harness::policy_path()).expect("build it with `make policy.wasm`");
     let text = std::fs::read_to_string(root().join("policy.yaml")).unwrap();
     let mut count = 0;
-    for document in serde_yaml::Deserializer::from_str(&text) {
-        let policy = Yaml::deserialize(document).unwrap();
+    for policy in yaml_documents(&text).unwrap() {
         let name = policy["metadata"]["name"].as_str().unwrap().to_string();
         let kind = policy["kind"].as_str().unwrap();
         assert!(
@@ -38,7 +37,7 @@ fn every_example_policy_has_settings_the_module_accepts() {
             "{name}: {kind}"
         );
         let settings: serde_json::Value =
-            serde_yaml::from_value(policy["spec"]["settings"].clone()).unwrap();
+            serde_json::from_value(policy["spec"]["settings"].clone()).unwrap();
         let answer = module
             .instance()
             .unwrap()
@@ -75,7 +74,7 @@ fn metadata_artifacthub_and_cargo_agree() {
         Some(version.as_str())
     );
     assert_eq!(artifacthub["version"].as_str(), Some(version.as_str()));
-    let rules: Yaml = serde_yaml::from_str(
+    let rules: Yaml = yaml_document(
         artifacthub["annotations"]["kubewarden/rules"]
             .as_str()
             .unwrap(),
@@ -95,16 +94,16 @@ fn metadata_artifacthub_and_cargo_agree() {
 fn metadata_rules_cover_every_kind_and_operation() {
     let metadata = yaml("metadata.yml");
     let mut covered = Vec::new();
-    for rule in metadata["rules"].as_sequence().unwrap() {
+    for rule in metadata["rules"].as_array().unwrap() {
         let operations: Vec<&str> = rule["operations"]
-            .as_sequence()
+            .as_array()
             .unwrap()
             .iter()
             .map(|o| o.as_str().unwrap())
             .collect();
         assert_eq!(operations, ["CREATE", "UPDATE"]);
-        for group in rule["apiGroups"].as_sequence().unwrap() {
-            for resource in rule["resources"].as_sequence().unwrap() {
+        for group in rule["apiGroups"].as_array().unwrap() {
+            for resource in rule["resources"].as_array().unwrap() {
                 covered.push(format!(
                     "{}/{}",
                     group.as_str().unwrap(),
@@ -152,7 +151,7 @@ fn accepted_names(settings: serde_json::Value) -> Vec<String> {
 
 fn variables(questions: &Yaml) -> Vec<String> {
     questions
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .map(|q| q["variable"].as_str().unwrap().to_string())
@@ -175,13 +174,13 @@ fn rancher_questions_are_the_settings() {
     );
 
     let mut defaults = serde_json::Map::new();
-    for question in questions.as_sequence().unwrap() {
+    for question in questions.as_array().unwrap() {
         let variable = question["variable"].as_str().unwrap();
         let default: serde_json::Value =
-            serde_yaml::from_value(question["default"].clone()).unwrap();
+            serde_json::from_value(question["default"].clone()).unwrap();
         defaults.insert(variable.to_string(), default);
         // A choice lists exactly the values the setting accepts.
-        if let Some(options) = question["options"].as_sequence() {
+        if let Some(options) = question["options"].as_array() {
             let mut options: Vec<&str> = options.iter().map(|o| o.as_str().unwrap()).collect();
             let probe = if question["type"] == "multiselect" {
                 json!({variable: ["probe"]})
@@ -311,13 +310,13 @@ fn applies_to_monitoring(policy: &Yaml) -> bool {
         return policy["metadata"]["namespace"] == "monitoring";
     }
     let left_out = policy["spec"]["namespaceSelector"]["matchExpressions"]
-        .as_sequence()
+        .as_array()
         .into_iter()
         .flatten()
         .any(|rule| {
             rule["operator"] == "NotIn"
                 && rule["values"]
-                    .as_sequence()
+                    .as_array()
                     .is_some_and(|values| values.iter().any(|v| v == "monitoring"))
         });
     !left_out
@@ -333,15 +332,14 @@ fn the_example_policies_admit_the_agent_and_nothing_else_in_monitoring() {
     let containerd_agent_paths = ["/var/run/containerd", "/proc", "/sys/fs/cgroup"];
     let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     let mut applied = 0;
-    for document in serde_yaml::Deserializer::from_str(&text) {
-        let policy = Yaml::deserialize(document).unwrap();
+    for policy in yaml_documents(&text).unwrap() {
         if !applies_to_monitoring(&policy) {
             continue;
         }
         applied += 1;
         let name = policy["metadata"]["name"].as_str().unwrap().to_string();
         let settings: serde_json::Value =
-            serde_yaml::from_value(policy["spec"]["settings"].clone()).unwrap();
+            serde_json::from_value(policy["spec"]["settings"].clone()).unwrap();
         let verdict = |image: &str, paths: &[&str]| {
             let request = monitoring_daemonset(image, paths);
             match testkit::evaluate(&mut testkit::Native, &request, &settings) {
@@ -388,10 +386,9 @@ fn the_example_policies_admit_the_agent_and_nothing_else_in_monitoring() {
 fn the_action_passes_inputs_through_the_environment() {
     let action = yaml("action.yml");
     assert_eq!(action["runs"]["using"], "composite");
-    let steps = action["runs"]["steps"].as_sequence().unwrap();
-    let text = serde_yaml::to_string(&action["runs"]).unwrap();
-    for (input, _) in action["inputs"].as_mapping().unwrap() {
-        let input = input.as_str().unwrap();
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    for (input, _) in action["inputs"].as_object().unwrap() {
         assert!(
             text.contains(&format!("inputs.{input} ")),
             "input {input} is not used"
@@ -410,8 +407,7 @@ fn the_action_passes_inputs_through_the_environment() {
         }
     }
     let scan = steps.iter().find(|step| step["id"] == "scan").unwrap();
-    for (name, value) in scan["env"].as_mapping().unwrap() {
-        let name = name.as_str().unwrap();
+    for (name, value) in scan["env"].as_object().unwrap() {
         let script = std::fs::read_to_string(root().join("action/scan.sh")).unwrap();
         assert!(
             script.contains(name),
@@ -424,7 +420,7 @@ fn the_action_passes_inputs_through_the_environment() {
 #[test]
 fn the_pre_commit_hook_runs_dsp_scan() {
     let hooks = yaml(".pre-commit-hooks.yaml");
-    let hook = &hooks.as_sequence().unwrap()[0];
+    let hook = &hooks.as_array().unwrap()[0];
     assert_eq!(hook["id"], "dsp-scan");
     assert_eq!(hook["entry"], "dsp scan");
     assert_eq!(hook["language"], "system");

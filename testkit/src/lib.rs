@@ -9,6 +9,7 @@
 
 pub mod sarif;
 pub mod scan;
+pub mod yaml;
 
 pub use json_patch;
 

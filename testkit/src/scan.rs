@@ -490,6 +490,13 @@ pub fn create_request(object: &Value, uid: &str) -> Value {
     })
 }
 
+/// Every document of a YAML stream as JSON, read as kubectl reads them (an empty one is null).
+pub fn yaml_documents(text: &str) -> Result<Vec<Value>, String> {
+    kube_yaml::documents(text)
+        .map(|documents| documents.into_iter().map(|d| json_value(d.value)).collect())
+        .map_err(|e| e.to_string())
+}
+
 /// One YAML document as JSON, read as kubectl reads it.
 pub fn yaml_document(text: &str) -> Result<Value, String> {
     kube_yaml::parse(text)

@@ -279,7 +279,9 @@ fn render(report: &ScanReport, output: Output) -> Result<String, String> {
         Output::Json => serde_json::to_string_pretty(report)
             .map(|text| text + "\n")
             .map_err(|e| e.to_string()),
-        Output::Yaml => serde_yaml::to_string(report).map_err(|e| e.to_string()),
+        Output::Yaml => serde_json::to_value(report)
+            .map(|report| harness::yaml::to_string(&report))
+            .map_err(|e| e.to_string()),
         Output::Sarif => {
             let log = harness::sarif::sarif(report, env!("CARGO_PKG_VERSION"));
             Ok(serde_json::to_string_pretty(&log).expect("SARIF serializes") + "\n")

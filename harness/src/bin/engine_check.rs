@@ -8,7 +8,6 @@
 //! `e2e-tests/policy-server.bats` (local module) and `e2e-tests/oci.bats` (`registry://`).
 
 use harness::policy_server::{PolicyEntry, PolicyServer, entries_from_resources, policy_id};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,8 +26,7 @@ struct Policy {
 fn policies(yaml: &str, module: &str) -> Result<Vec<Policy>, String> {
     let entries = entries_from_resources(yaml, module)?;
     let mut policies = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(yaml) {
-        let resource = Value::deserialize(document).map_err(|e| e.to_string())?;
+    for resource in testkit::scan::yaml_documents(yaml)? {
         if resource.is_null() {
             continue;
         }
