@@ -84,7 +84,7 @@ evaluate() {
   jq -e '.allowed == false and (.status.message | startswith("cannot read the request: request.object.spec.volumes"))' <<< "$output"
 }
 
-@test "every fixture of the corpus gives its expected verdict, messages and warnings" {
+@test "every fixture of the corpus gives its whole expected answer: verdict, message, warnings, audit annotations, no patch unless expected" {
   local count=0
   for fixture in "$FIXTURES"/*.json; do
     name="$(basename "$fixture" .json)"
@@ -106,10 +106,16 @@ evaluate() {
     expected="$(jq -c '.expect' "$fixture")"
     jq -e --argjson e "$expected" '
       . as $r
-      | ($e.allowed == null or $r.allowed == $e.allowed)
-      and all(($e.message_contains // [])[]; . as $part | ($r.status.message // "") | contains($part))
-      and ($e.warnings == null or ($r.warnings // []) == $e.warnings)
-      and all(($e.warnings_contain // [])[]; . as $part | any(($r.warnings // [])[]; contains($part)))
+      | ($e.message_contains // []) as $parts | ($e.warnings_contain // []) as $warned
+      | ($r.allowed == $e.allowed)
+      and (if $e.message != null then ($r.status.message // "") == $e.message
+           elif $parts == [] then ($r.status.message // "") == "" else true end)
+      and all($parts[]; . as $part | ($r.status.message // "") | contains($part))
+      and (if $e.warnings != null then ($r.warnings // []) == $e.warnings
+           elif $warned == [] then ($r.warnings // []) == [] else true end)
+      and all($warned[]; . as $part | any(($r.warnings // [])[]; contains($part)))
+      and ($r.auditAnnotations == $e.audit_annotations)
+      and (if $e.patch == null and $e.patched_object == null then $r.patch == null else true end)
     ' <<< "$output" > /dev/null || { echo "$name: expected $expected, got $output"; return 1; }
     count=$((count + 1))
   done

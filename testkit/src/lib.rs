@@ -338,7 +338,8 @@ pub struct Fixture {
     pub expect: Expect,
 }
 
-/// What a fixture expects. Every field that is set is checked.
+/// What a fixture expects of a response: the verdict, the message (whole or its parts), and
+/// the warnings, audit annotations and patch, where absent means none.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
@@ -466,9 +467,10 @@ pub fn check(fixture: &Fixture, outcome: Outcome) -> Result<(), String> {
     };
     let shown = serde_json::to_string_pretty(&response).unwrap();
     let fail = |what: String| Err(format!("{what}\nactual response: {shown}"));
-    if let Some(allowed) = expect.allowed
-        && response.allowed != allowed
-    {
+    let Some(allowed) = expect.allowed else {
+        return fail("the fixture does not say whether the request is allowed".into());
+    };
+    if response.allowed != allowed {
         return fail(format!("expected allowed={allowed}"));
     }
     let message = response
@@ -483,6 +485,9 @@ pub fn check(fixture: &Fixture, outcome: Outcome) -> Result<(), String> {
     }
     if let Err(e) = contains_all("message", &message, &expect.message_contains) {
         return fail(e);
+    }
+    if expect.message.is_none() && expect.message_contains.is_empty() && !message.is_empty() {
+        return fail("expected no message".into());
     }
     for excluded in &expect.message_excludes {
         if message.contains(excluded.as_str()) {
@@ -505,10 +510,14 @@ pub fn check(fixture: &Fixture, outcome: Outcome) -> Result<(), String> {
             return fail(format!("expected a warning containing {wanted:?}"));
         }
     }
-    if let Some(expected) = &expect.audit_annotations
-        && response.audit_annotations.as_ref() != Some(expected)
-    {
-        return fail(format!("expected audit annotations {expected:?}"));
+    if expect.warnings.is_none() && expect.warnings_contain.is_empty() && !warnings.is_empty() {
+        return fail("expected no warnings".into());
+    }
+    if response.audit_annotations.as_ref() != expect.audit_annotations.as_ref() {
+        return fail(format!(
+            "expected audit annotations {:?}",
+            expect.audit_annotations
+        ));
     }
     let patch = response.decoded_patch()?;
     if let Some(expected) = &expect.patch {
@@ -516,6 +525,9 @@ pub fn check(fixture: &Fixture, outcome: Outcome) -> Result<(), String> {
         if &actual != expected {
             return fail(format!("expected patch {expected}"));
         }
+    }
+    if expect.patch.is_none() && expect.patched_object.is_none() && patch.is_some() {
+        return fail("expected no patch".into());
     }
     if let Some(expected) = &expect.patched_object {
         match (&patch, expected) {
