@@ -11,7 +11,7 @@ use crate::message;
 use crate::mutation;
 use crate::patches;
 use crate::request::{
-    AdmissionRequest, KubeObject, PartError, Payload, PersistentVolumeSpec, read_at,
+    AdmissionRequest, KubeObject, Operation, PartError, Payload, PersistentVolumeSpec, read_at,
 };
 use crate::response::{Object, ToJson, ValidationResponse};
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
@@ -85,7 +85,7 @@ impl<'a> Sites<'a> {
         };
         let (Some(object), true) = (
             &request.object,
-            matches!(&*request.operation, "CREATE" | "UPDATE"),
+            matches!(request.operation(), Operation::Create | Operation::Update),
         ) else {
             return Ok(sites);
         };
@@ -110,7 +110,7 @@ impl<'a> Sites<'a> {
             Target::PodSpecs(places) => places.iter().copied().map(Some).collect(),
             Target::PersistentVolume => vec![None],
         };
-        let update = request.operation == "UPDATE";
+        let update = request.operation() == Operation::Update;
         for at in places {
             let Some(new) = read(object.text, at)? else {
                 continue;
@@ -365,16 +365,16 @@ fn decide<'a>(
     if !sites.inspected {
         return Verdict::accept(Vec::new());
     }
-    let update = match &*request.operation {
-        "CREATE" => false,
-        "UPDATE" => true,
-        _ => return Verdict::accept(Vec::new()),
+    let update = match request.operation() {
+        Operation::Create => false,
+        Operation::Update => true,
+        Operation::Other => return Verdict::accept(Vec::new()),
     };
     if request.object.is_none() {
         return Verdict::reject(
             format!(
                 "cannot read the request: request.object is missing from a {} {}",
-                request.operation, request.kind.kind
+                request.operation_name, request.kind.kind
             ),
             Vec::new(),
         );
@@ -705,11 +705,59 @@ fn reject(message: String, warnings: Vec<String>) -> ValidationResponse {
     }
 }
 
+/// What the settings make of an exposure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Reject,
+    Warn,
+    /// Admitted by an exemption.
+    Exempt,
+}
+
+/// What a finding exposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExposureKind {
+    Socket,
+    /// A directory that holds a socket.
+    Directory,
+    /// The host's root filesystem, through `/proc`.
+    Procfs,
+    /// A `podSpecPatch` that can change what was judged.
+    PodSpecPatch,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Reject => "reject",
+            Severity::Warn => "warn",
+            Severity::Exempt => "exempt",
+        }
+    }
+}
+
+impl ToJson for Severity {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        self.as_str().write_json(out);
+    }
+}
+
+impl ToJson for ExposureKind {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            ExposureKind::Socket => "socket",
+            ExposureKind::Directory => "directory",
+            ExposureKind::Procfs => "procfs",
+            ExposureKind::PodSpecPatch => "podSpecPatch",
+        }
+        .write_json(out);
+    }
+}
+
 /// One exposure of an object, for reports (`dsp scan`).
 #[derive(Debug)]
 pub struct ReportRow {
-    /// `reject` or `warn`, under the settings.
-    pub severity: &'static str,
+    pub severity: Severity,
     /// The volume's name (`spec.hostPath` for a PersistentVolume).
     pub volume: String,
     /// The hostPath as written, with the subPath or subPathExpr that reaches further.
@@ -719,9 +767,7 @@ pub struct ReportRow {
     pub containers: Vec<String>,
     /// The image of each of `containers` (empty for a container that names none).
     pub images: Vec<String>,
-    /// What is exposed: `socket`, `directory` or `procfs`; `podSpecPatch` for a patch that
-    /// can change what the policy judged.
-    pub exposure: &'static str,
+    pub exposure: ExposureKind,
     /// Where a report shows it: the hostPath as written, and the `subPath` or `subPathExpr`
     /// field and value that reaches further, if any; for a `podSpecPatch`, where it is
     /// (`spec.templates[0].podSpecPatch`).
@@ -828,9 +874,9 @@ pub fn report(raw: &[u8]) -> Report {
                         .map(|c| c.image.to_string())
                         .collect(),
                     exposure: match finding.exposure {
-                        Exposure::Socket { .. } => "socket",
-                        Exposure::Directory { .. } => "directory",
-                        Exposure::Procfs { .. } => "procfs",
+                        Exposure::Socket { .. } => ExposureKind::Socket,
+                        Exposure::Directory { .. } => ExposureKind::Directory,
+                        Exposure::Procfs { .. } => ExposureKind::Procfs,
                     },
                     written_path: volume.host_path.to_string(),
                     sub_path: match finding.reach {
@@ -846,23 +892,23 @@ pub fn report(raw: &[u8]) -> Report {
         if let Subject::PodSpec(located) = &site.new {
             findings.extend(patches::problems(located).into_iter().map(|(at, problem)| {
                 ReportRow {
-                    severity: "reject",
+                    severity: Severity::Reject,
                     volume: String::new(),
                     host_path: String::new(),
                     exposes: format!("{at} {problem}"),
                     containers: Vec::new(),
                     images: Vec::new(),
-                    exposure: "podSpecPatch",
+                    exposure: ExposureKind::PodSpecPatch,
                     written_path: String::new(),
                     sub_path: None,
                     patch_at: Some(at),
                 }
             }));
         }
-        findings.extend(rows("reject", &judged.violations));
-        findings.extend(rows("warn", &judged.warned));
+        findings.extend(rows(Severity::Reject, &judged.violations));
+        findings.extend(rows(Severity::Warn, &judged.warned));
         let exempted: Vec<VolumeExposure> = judged.exempted.into_iter().map(|e| e.volume).collect();
-        findings.extend(rows("exempt", &exempted));
+        findings.extend(rows(Severity::Exempt, &exempted));
     }
     let not_inspected = (!sites.inspected).then(|| {
         message::not_inspected(
@@ -906,8 +952,8 @@ mod tests {
         assert_eq!(
             rows,
             [
-                ("reject", "s", "a".to_string()),
-                ("warn", "r", String::new())
+                (Severity::Reject, "s", "a".to_string()),
+                (Severity::Warn, "r", String::new())
             ]
         );
     }

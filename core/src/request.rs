@@ -59,10 +59,20 @@ impl<'a> Payload<'a> {
     }
 }
 
+/// What a request does to its object. The policy judges creations and updates; a deletion or a
+/// connection (`DELETE`, `CONNECT`) is admitted unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Other,
+}
+
 #[derive(Debug, Default)]
 pub struct AdmissionRequest<'a> {
     pub kind: GroupVersionKind<'a>,
-    pub operation: Str<'a>,
+    /// As written; see [`AdmissionRequest::operation`].
+    pub operation_name: Str<'a>,
     /// Empty for a cluster-scoped object.
     namespace: Str<'a>,
     // Boxed, as are some specs below: these structs are large, and each reader returns what it
@@ -71,9 +81,19 @@ pub struct AdmissionRequest<'a> {
     pub old_object: Option<WithText<'a, Box<KubeObject<'a>>>>,
 }
 
+impl AdmissionRequest<'_> {
+    pub fn operation(&self) -> Operation {
+        match &*self.operation_name {
+            "CREATE" => Operation::Create,
+            "UPDATE" => Operation::Update,
+            _ => Operation::Other,
+        }
+    }
+}
+
 object_fields!(AdmissionRequest, "an admission request", {
     "kind" => kind,
-    "operation" => operation,
+    "operation" => operation_name,
     "namespace" => namespace,
     "object" => object,
     "oldObject" => old_object,

@@ -498,7 +498,7 @@ fn policy_rows(object: &Value, settings: Value) -> BTreeSet<Row> {
                 row.volume.clone(),
                 row.host_path.clone(),
                 None,
-                row.severity,
+                row.severity.as_str(),
             ));
         }
         for container in &row.containers {
@@ -506,7 +506,7 @@ fn policy_rows(object: &Value, settings: Value) -> BTreeSet<Row> {
                 row.volume.clone(),
                 row.host_path.clone(),
                 Some(container.clone()),
-                row.severity,
+                row.severity.as_str(),
             ));
         }
     }

@@ -194,7 +194,7 @@ fn every_scan_case() {
                 let judged = |report: &ScanReport| {
                     let rows: Vec<_> = (report.rows.iter())
                         .map(|row| {
-                            (row.verdict == "error")
+                            (row.verdict == scan::Verdict::Error)
                                 .then(|| row.name.clone())
                                 .ok_or(row)
                         })

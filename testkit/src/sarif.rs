@@ -4,14 +4,13 @@
 //! kind of exposure. Objects that could not be evaluated are tool notifications, and make the
 //! run unsuccessful, as they make `dsp scan` exit 2.
 
-use crate::scan::{Row, ScanReport, Site};
+use crate::scan::{ExposureKind, Row, ScanReport, Site, Verdict};
 use serde_json::{Value, json};
 
 /// A kind of exposure, as a SARIF rule.
 struct Rule {
     id: &'static str,
-    /// The `exposure` of a finding (see the core's `ReportRow`).
-    exposure: &'static str,
+    exposure: ExposureKind,
     name: &'static str,
     short: &'static str,
     full: &'static str,
@@ -23,7 +22,7 @@ struct Rule {
 const RULES: &[Rule] = &[
     Rule {
         id: "DSP001",
-        exposure: "socket",
+        exposure: ExposureKind::Socket,
         name: "RuntimeSocketHostPath",
         short: "A hostPath volume exposes a container runtime's socket",
         full: "A container that can reach a container runtime's socket (Docker, containerd, \
@@ -35,7 +34,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         id: "DSP002",
-        exposure: "directory",
+        exposure: ExposureKind::Directory,
         name: "RuntimeSocketDirectoryHostPath",
         short: "A hostPath volume exposes a directory that contains a container runtime's socket",
         full: "Mounting a directory such as /var/run, /run, /var or / from the host exposes \
@@ -46,7 +45,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         id: "DSP003",
-        exposure: "procfs",
+        exposure: ExposureKind::Procfs,
         name: "HostRootThroughProcfs",
         short: "A hostPath volume reaches the host's root filesystem through /proc",
         full: "The host's /proc/<pid>/root is the root filesystem of a host process: through \
@@ -57,7 +56,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         id: "DSP004",
-        exposure: "podSpecPatch",
+        exposure: ExposureKind::PodSpecPatch,
         name: "PodSpecPatchChangesJudgedFields",
         short: "An Argo podSpecPatch can change what the policy judged",
         full: "Argo merges a workflow's podSpecPatch into each Pod after admission: a patch that \
@@ -94,13 +93,13 @@ pub fn sarif(report: &ScanReport, version: &str) -> Value {
     let results: Vec<Value> = report
         .rows
         .iter()
-        .filter(|row| row.verdict != "error")
+        .filter(|row| row.verdict != Verdict::Error)
         .map(|row| result(row, report.sites.get(row)))
         .collect();
     let notifications: Vec<Value> = report
         .rows
         .iter()
-        .filter(|row| row.verdict == "error")
+        .filter(|row| row.verdict == Verdict::Error)
         .map(|row| {
             json!({
                 "level": "error",
@@ -139,14 +138,14 @@ fn object(row: &Row) -> String {
 }
 
 fn result(row: &Row, site: Option<&Site>) -> Value {
-    let exposure = site.map_or("socket", |site| site.exposure.as_str());
+    let exposure = site.map_or(ExposureKind::Socket, |site| site.exposure);
     let (index, rule) = RULES
         .iter()
         .enumerate()
         .find(|(_, rule)| rule.exposure == exposure)
         .unwrap_or((0, &RULES[0]));
     let what = match rule.exposure {
-        "podSpecPatch" => format!("{}: {}.", object(row), row.exposes),
+        ExposureKind::PodSpecPatch => format!("{}: {}.", object(row), row.exposes),
         _ => {
             let containers = match row.containers.as_str() {
                 "" => "no container mounts it yet".to_string(),
@@ -161,12 +160,12 @@ fn result(row: &Row, site: Option<&Site>) -> Value {
             )
         }
     };
-    let verdict = match row.verdict.as_str() {
-        "reject" => "The policy rejects it.",
-        "mutate" => "The policy removes the volume and its mounts (mutate mode).",
-        "warn" => "The policy admits it with a warning (directoryMounts: warn).",
-        "exempt" => "An exemption of the policy's settings admits it.",
-        _ => "",
+    let verdict = match row.verdict {
+        Verdict::Reject => "The policy rejects it.",
+        Verdict::Mutate => "The policy removes the volume and its mounts (mutate mode).",
+        Verdict::Warn => "The policy admits it with a warning (directoryMounts: warn).",
+        Verdict::Exempt => "An exemption of the policy's settings admits it.",
+        Verdict::Error => "",
     };
     let mut location = json!({
         "logicalLocations": [{
@@ -184,17 +183,17 @@ fn result(row: &Row, site: Option<&Site>) -> Value {
     let mut result = json!({
         "ruleId": rule.id,
         "ruleIndex": index,
-        "level": match row.verdict.as_str() {
-            "warn" => "warning",
-            "exempt" => "note",
-            _ => "error",
+        "level": match row.verdict {
+            Verdict::Warn => "warning",
+            Verdict::Exempt => "note",
+            Verdict::Reject | Verdict::Mutate | Verdict::Error => "error",
         },
         "message": {"text": format!("{what} {verdict} Fix: {}", rule.fix)},
         "locations": [location],
         // The same exposure of the same object keeps its alert when lines move.
         "partialFingerprints": {"dspExposure/v1": fingerprint(row)},
     });
-    if row.verdict == "exempt" {
+    if row.verdict == Verdict::Exempt {
         result["suppressions"] =
             json!([{"kind": "external", "justification": "exempted by the policy's settings"}]);
     }

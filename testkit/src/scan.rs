@@ -528,13 +528,58 @@ pub struct Row {
     pub namespace: String,
     pub kind: String,
     pub name: String,
-    /// `reject`, `warn`, `exempt` or `mutate`: what the policy does with the object under the
-    /// settings.
-    pub verdict: String,
+    pub verdict: Verdict,
     pub volume: String,
     pub host_path: String,
     pub exposes: String,
     pub containers: String,
+}
+
+/// What the policy does with an object under the settings, for one of its exposures; `error`
+/// when the object could not be evaluated. (In the order rows are sorted.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Error,
+    Exempt,
+    /// Removed by mutate mode.
+    Mutate,
+    Reject,
+    Warn,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Error => "error",
+            Verdict::Exempt => "exempt",
+            Verdict::Mutate => "mutate",
+            Verdict::Reject => "reject",
+            Verdict::Warn => "warn",
+        }
+    }
+}
+
+/// What the settings make of a finding, as the policy's report says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Severity {
+    Reject,
+    Warn,
+    Exempt,
+}
+
+/// What a finding exposes, as the policy's report says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExposureKind {
+    Socket,
+    /// A directory that holds a socket.
+    Directory,
+    /// The host's root filesystem, through `/proc`.
+    Procfs,
+    /// A `podSpecPatch` that can change what was judged.
+    PodSpecPatch,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -577,7 +622,7 @@ pub struct ScanReport {
 /// `podSpecPatch`) and where it is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
-    pub exposure: String,
+    pub exposure: ExposureKind,
     pub place: Option<Place>,
 }
 
@@ -716,16 +761,14 @@ struct ModuleResponse {
 
 #[derive(Deserialize, PartialEq, Eq)]
 struct ModuleFinding {
-    severity: String,
+    severity: Severity,
     volume: String,
     host_path: String,
     exposes: String,
     containers: Vec<String>,
     #[serde(default)]
     images: Vec<String>,
-    /// `socket`, `directory`, `procfs` or `podSpecPatch`.
-    #[serde(default)]
-    exposure: String,
+    exposure: ExposureKind,
     /// Where the finding is written: see [`path_of`].
     #[serde(default)]
     written_path: String,
@@ -739,17 +782,19 @@ struct ModuleFinding {
 
 impl ModuleFinding {
     /// What the scan reports of a finding: `mutate` for a violation mutate mode removes.
-    fn verdict(&self, response: &ModuleResponse) -> &str {
-        match (self.severity.as_str(), response) {
+    fn verdict(&self, response: &ModuleResponse) -> Verdict {
+        match (self.severity, response) {
             (
-                "reject",
+                Severity::Reject,
                 ModuleResponse {
                     accepted: true,
                     mutated_object: Some(_),
                     ..
                 },
-            ) => "mutate",
-            (severity, _) => severity,
+            ) => Verdict::Mutate,
+            (Severity::Reject, _) => Verdict::Reject,
+            (Severity::Warn, _) => Verdict::Warn,
+            (Severity::Exempt, _) => Verdict::Exempt,
         }
     }
 }
@@ -1015,7 +1060,7 @@ fn judge(
             namespace: key.0,
             kind: key.1,
             name: key.2,
-            verdict: "error".to_string(),
+            verdict: Verdict::Error,
             volume: String::new(),
             host_path: String::new(),
             exposes: format!("{} document {}: {reason}", from.0, from.1),
@@ -1188,7 +1233,7 @@ impl Tally {
                     namespace: owner.0.clone(),
                     kind: owner.1.clone(),
                     name: owner.2.clone(),
-                    verdict: finding.verdict(&report.response).to_string(),
+                    verdict: finding.verdict(&report.response),
                     volume: finding.volume.clone(),
                     host_path: finding.host_path.clone(),
                     exposes: finding.exposes.clone(),
@@ -1197,7 +1242,7 @@ impl Tally {
                 // The owner's own finding says where the row is written.
                 if owner == *key {
                     sites.entry(row.clone()).or_insert_with(|| Site {
-                        exposure: finding.exposure.clone(),
+                        exposure: finding.exposure,
                         place: places.get(i).cloned().flatten(),
                     });
                 }
@@ -1461,7 +1506,7 @@ pub fn table(report: &ScanReport) -> String {
                 r.namespace.as_str(),
                 &r.kind,
                 &r.name,
-                &r.verdict,
+                r.verdict.as_str(),
                 &r.volume,
                 &r.host_path,
                 &r.exposes,
