@@ -18,15 +18,27 @@ fail() {
   exit 0
 }
 
+# The table goes to the job's log with workflow commands off: a name in a manifest must not
+# be read as one (`::error::`, `::add-mask::`).
+table() {
+  local token
+  token="dsp-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+  echo "::stop-commands::$token"
+  dsp scan "${flags[@]}" -- "$@"
+  echo "::$token::"
+}
+
+: > "$sarif" 2> /dev/null || fail "cannot write the SARIF file $sarif"
 if [ -n "${DSP_COMMAND:-}" ]; then
   manifests="$(mktemp)"
   bash -c "$DSP_COMMAND" > "$manifests" || fail "the command failed: $DSP_COMMAND"
-  dsp scan "${flags[@]}" "$manifests"
+  table "$manifests"
   dsp scan "${flags[@]}" --output sarif - < "$manifests" > "$sarif"
   status=$?
 else
   inputs=()
-  read -r -a paths <<< "${DSP_PATHS:-}"
+  # Separated by spaces or lines (`paths: |` in a workflow).
+  mapfile -t paths < <(tr -s ' \t\r' '\n' <<< "${DSP_PATHS:-}" | sed '/^$/d')
   [ "${#paths[@]}" -gt 0 ] || fail "no paths to scan: set the input paths or command"
   for path in "${paths[@]}"; do
     if [ -d "$path" ]; then
@@ -39,13 +51,13 @@ else
     fi
   done
   [ "${#inputs[@]}" -gt 0 ] || fail "no .yaml, .yml or .json file under: ${DSP_PATHS}"
-  dsp scan "${flags[@]}" "${inputs[@]}"
-  dsp scan "${flags[@]}" --output sarif "${inputs[@]}" > "$sarif"
+  table "${inputs[@]}"
+  dsp scan "${flags[@]}" --output sarif -- "${inputs[@]}" > "$sarif"
   status=$?
 fi
 echo "exit-code=$status" >> "$output"
 # A log is written for exit 0, 1 and 2 alike; settings dsp refuses write none.
-if jq -e '.version == "2.1.0"' "$sarif" > /dev/null 2>&1; then
+if [ -s "$sarif" ] && jq -e '.version == "2.1.0"' "$sarif" > /dev/null 2>&1; then
   echo "sarif-written=true" >> "$output"
 else
   echo "sarif-written=false" >> "$output"

@@ -155,3 +155,38 @@ action_scan() {
   [ "$status" -eq 0 ]
   [ "$output" = "dsp $version is installed" ]
 }
+
+@test "action: paths on several lines; the log's table runs with workflow commands off" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo/a" "$BATS_TEST_TMPDIR/repo/b"
+  cp "$SCAN/manifests.yaml" "$BATS_TEST_TMPDIR/repo/a/"
+  printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x\\n::error::forged","namespace":"::warning::n"},"spec":{"containers":[{"name":"c","image":"i"}],"volumes":[{"name":"s","hostPath":{"path":"/run/docker.sock"}}]}}' > "$BATS_TEST_TMPDIR/repo/b/pod.json"
+  cd "$BATS_TEST_TMPDIR/repo"
+  run --separate-stderr action_scan env DSP_PATHS=$'a\nb\n'
+  [ "$(jq -c '[.runs[0].results[].locations[0].physicalLocation.artifactLocation.uri] | unique' dsp-scan.sarif)" = '["a/manifests.yaml","b/pod.json"]' ]
+  [[ "${lines[0]}" == "::stop-commands::dsp-"* ]]
+  [ "${lines[-1]}" = "::${lines[0]#::stop-commands::}::" ]
+  # The forged name is one cell of one line.
+  [[ "$output" == *'x\n::error::forged'* ]]
+  [ "$(grep -c '^::' <<< "$output")" -eq 3 ]
+}
+
+@test "action: settings dsp refuses, or a SARIF file it cannot write, is exit 2 without a log" {
+  cd "$BATS_TEST_TMPDIR"
+  printf '{"mode":"sometimes"}' > bad.json
+  run --separate-stderr action_scan env DSP_PATHS="$SCAN/manifests.yaml" DSP_SETTINGS=bad.json
+  [ "$(cat "$BATS_TEST_TMPDIR/outputs")" = "$(printf 'exit-code=2\nsarif-written=false')" ]
+  rm "$BATS_TEST_TMPDIR/outputs"
+  run --separate-stderr action_scan env DSP_PATHS="$SCAN/manifests.yaml" DSP_SARIF_FILE=missing/dir/out.sarif
+  [ "$output" = "::error title=dsp scan::cannot write the SARIF file missing/dir/out.sarif" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/outputs")" = "$(printf 'exit-code=2\nsarif-written=false')" ]
+}
+
+@test "pre-commit: a staged file named like an option is scanned, not read as one" {
+  cd "$BATS_TEST_TMPDIR"
+  cp "$SCAN/manifests.yaml" ./-h.yaml
+  entry="$(sed -n 's/^  entry: //p' "$ROOT/.pre-commit-hooks.yaml")"
+  [ "$entry" = "dsp scan --" ]
+  run --separate-stderr env PATH="$(dirname "$DSP"):$PATH" $entry -h.yaml
+  [ "$status" -eq 1 ]
+  [[ "$output" == *ci-runner* ]]
+}

@@ -601,27 +601,42 @@ pub enum Step {
 }
 
 /// Where the value at `path` of document `document` (from 1, as [`documents`] counts them) is
-/// written in `text`: the line and column (from 1) of its key, or of the value itself for a
-/// sequence item or an empty path. A merged or aliased value is where it was written. `None`
-/// when the text cannot be read or has no such value.
+/// written in `text`: the line and column (from 1, in characters) of its key, or of the value
+/// itself for a sequence item or an empty path. A merged or aliased value is where it was
+/// written. `None` when the text cannot be read or has no such value.
 pub fn locate(text: &str, document: usize, path: &[Step]) -> Option<(usize, usize)> {
+    locate_all(text, &[(document, path)]).pop().flatten()
+}
+
+/// [`locate`] for many values, reading the text once.
+pub fn locate_all(text: &str, wanted: &[(usize, &[Step])]) -> Vec<Option<(usize, usize)>> {
+    let mut found = vec![None; wanted.len()];
+    let Some(last) = wanted.iter().map(|(document, _)| *document).max() else {
+        return found;
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new_from_str(text);
     let mut count = 0;
-    let root = loop {
-        match parser.next_token().ok()? {
-            (Event::StreamEnd, _) => return None,
-            (Event::DocumentStart, mark) => {
+    while count < last {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) | Err(_) => break,
+            Ok((Event::DocumentStart, mark)) => {
                 count += 1;
-                let root = read_document_node(&mut parser, mark).ok()?;
-                if count == document {
-                    break root;
+                let Ok(root) = read_document_node(&mut parser, mark) else {
+                    break;
+                };
+                for (i, (_, path)) in wanted.iter().enumerate().filter(|(_, w)| w.0 == count) {
+                    found[i] = walk(&root, path);
                 }
             }
-            _ => {}
+            Ok(_) => {}
         }
-    };
-    let mut node = &root;
+    }
+    found
+}
+
+fn walk(root: &Node, path: &[Step]) -> Option<(usize, usize)> {
+    let mut node = root;
     let mut at = root.mark;
     for step in path {
         match (step, &node.kind) {

@@ -422,7 +422,7 @@ fn the_pre_commit_hook_runs_dsp_scan() {
     let hooks = yaml(".pre-commit-hooks.yaml");
     let hook = &hooks.as_array().unwrap()[0];
     assert_eq!(hook["id"], "dsp-scan");
-    assert_eq!(hook["entry"], "dsp scan");
+    assert_eq!(hook["entry"], "dsp scan --");
     assert_eq!(hook["language"], "system");
     assert_eq!(hook["files"], r"\.(ya?ml|json)$");
 }

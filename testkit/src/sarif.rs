@@ -174,7 +174,7 @@ fn result(row: &Row, site: Option<&Site>) -> Value {
         }],
     });
     if let Some(place) = site.and_then(|site| site.place.as_ref()) {
-        let mut physical = json!({"artifactLocation": {"uri": place.source}});
+        let mut physical = json!({"artifactLocation": {"uri": uri(&place.source)}});
         if let Some((line, column)) = place.position {
             physical["region"] = json!({"startLine": line, "startColumn": column});
         }
@@ -200,6 +200,20 @@ fn result(row: &Row, site: Option<&Site>) -> Value {
     result
 }
 
+/// A file's path as a URI reference, relative as given: every byte but the unreserved ones and
+/// `/` percent-encoded (a space, `#`, `%`, `?`, and the `:` of `C:x.yaml`, which would read as
+/// a scheme).
+fn uri(path: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    utf8_percent_encode(path, KEEP).to_string()
+}
+
 /// A stable hash of what identifies an exposure: the object, the volume, the path, what it
 /// exposes. FNV-1a: the same on every platform and in every version of Rust.
 fn fingerprint(row: &Row) -> String {
@@ -218,4 +232,20 @@ fn fingerprint(row: &Row) -> String {
         }
     }
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn a_path_is_a_uri_reference() {
+        assert_eq!(uri("deploy/agent.yaml"), "deploy/agent.yaml");
+        assert_eq!(
+            uri("s/sp ace/a b#1%zz?.json"),
+            "s/sp%20ace/a%20b%231%25zz%3F.json"
+        );
+        assert_eq!(uri("C:x.json"), "C%3Ax.json");
+        assert_eq!(uri("é.yaml"), "%C3%A9.yaml");
+    }
 }

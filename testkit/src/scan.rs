@@ -63,22 +63,25 @@ impl Item {
     }
 
     /// The object, parsed.
-    pub fn into_located(self) -> Located {
+    pub fn into_located(self) -> Result<Located, String> {
         match self {
-            Item::Parsed(located) => located,
+            Item::Parsed(located) => Ok(located),
             Item::Json(item) => item.parsed(),
         }
     }
 }
 
 impl JsonItem {
-    fn parsed(&self) -> Located {
-        Located {
+    /// The item as a tree. JSON that is well-formed may still not be one: a number out of
+    /// range, an unpaired surrogate, nesting deeper than serde_json reads.
+    fn parsed(&self) -> Result<Located, String> {
+        Ok(Located {
             source: self.source.clone(),
             document: self.document,
             item: Some(self.item),
-            object: serde_json::from_str(self.text.get()).expect("checked to be JSON"),
-        }
+            object: serde_json::from_str(self.text.get())
+                .map_err(|e| format!("{} document {}: {e}", self.source, self.document))?,
+        })
     }
 }
 
@@ -160,7 +163,9 @@ impl Head {
 /// cluster, and reads as no object without an error).
 pub fn read_objects(source: &str, text: &str) -> Result<Vec<Located>, String> {
     let mut objects = Vec::new();
-    read_objects_with(source, text, &mut |item| objects.push(item.into_located()))?;
+    read_objects_with(source, text, &mut |item| {
+        objects.extend(item.into_located().ok())
+    })?;
     Ok(objects)
 }
 
@@ -332,7 +337,9 @@ impl<'r> ListReader<'r> {
         let text: Box<serde_json::value::RawValue> = serde_json::from_slice(bytes)
             .map_err(|e| format!("{}: item {}: {e}", self.source, self.items + 1))?;
         let Some(head) = Head::of(text.get()) else {
-            return self.item(serde_json::from_str(text.get()).expect("checked to be JSON"));
+            let object = serde_json::from_str(text.get())
+                .map_err(|e| format!("{}: item {}: {e}", self.source, self.items + 1))?;
+            return self.item(object);
         };
         self.items += 1;
         (self.each)(Item::Json(JsonItem {
@@ -386,7 +393,12 @@ impl<'de> serde::de::Visitor<'de> for &mut ListReader<'_> {
         let mut fields = serde_json::Map::new();
         let mut list = false;
         while let Some(key) = map.next_key::<String>()? {
-            if key == "items" && !list {
+            if key == "items" && list {
+                // Not to be read again as YAML: refused whatever the reader.
+                self.error = Some(format!("{}: {TWO_ITEMS}", self.source));
+                return Err(serde::de::Error::custom(TWO_ITEMS));
+            }
+            if key == "items" {
                 list = true;
                 map.next_value_seed(Items(&mut *self))?;
             } else {
@@ -400,6 +412,37 @@ impl<'de> serde::de::Visitor<'de> for &mut ListReader<'_> {
         Err(serde::de::Error::custom(
             "a JSON array is not a Kubernetes object",
         ))
+    }
+}
+
+/// kubectl reads the last of two `items` keys; a reader that streams the first would not see
+/// the objects of the other.
+const TWO_ITEMS: &str = "a List with more than one \"items\" key, which this scan refuses";
+
+/// How many keys of a JSON object read as `items` (escaped or not).
+struct ItemsKeys(usize);
+
+impl<'de> Deserialize<'de> for ItemsKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ItemsKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ItemsKeys, A::Error> {
+                let mut count = 0;
+                while let Some(key) = map.next_key::<Cow<str>>()? {
+                    count += usize::from(key == "items");
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Ok(ItemsKeys(count))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 
@@ -726,18 +769,32 @@ fn dotted_path(text: &str) -> Vec<kube_yaml::Step> {
 }
 
 /// Finds the line and column of every place not located yet, in the text `text_of` gives for
-/// its input (`None` leaves it without).
+/// its input (`None` leaves it without). Each input is read once.
 pub fn locate_sites(report: &mut ScanReport, text_of: &mut dyn FnMut(&str) -> Option<String>) {
-    let mut texts: HashMap<String, Option<String>> = HashMap::new();
-    for site in report.sites.values_mut() {
-        let Some(place) = site.place.as_mut().filter(|place| place.position.is_none()) else {
+    let mut by_source: BTreeMap<String, Vec<&mut Place>> = BTreeMap::new();
+    for place in report
+        .sites
+        .values_mut()
+        .filter_map(|site| site.place.as_mut())
+    {
+        if place.position.is_none() {
+            by_source
+                .entry(place.source.clone())
+                .or_default()
+                .push(place);
+        }
+    }
+    for (source, mut places) in by_source {
+        let Some(text) = text_of(&source) else {
             continue;
         };
-        let text = texts
-            .entry(place.source.clone())
-            .or_insert_with(|| text_of(&place.source));
-        if let Some(text) = text {
-            place.position = kube_yaml::locate(text, place.document, &place.path);
+        let wanted: Vec<(usize, &[kube_yaml::Step])> = places
+            .iter()
+            .map(|place| (place.document, place.path.as_slice()))
+            .collect();
+        let found = kube_yaml::locate_all(&text, &wanted);
+        for (place, position) in places.iter_mut().zip(found) {
+            place.position = position;
         }
     }
 }
@@ -926,7 +983,19 @@ fn evaluate(
     };
     if !as_written {
         // The namespace changes, and with it the object: it is read as a tree and edited.
-        return evaluate_parsed(policy, settings, namespace, &json.parsed(), number);
+        return match json.parsed() {
+            Ok(located) => evaluate_parsed(policy, settings, namespace, &located, number),
+            Err(reason) => Outcome::Failed(Row {
+                namespace: String::new(),
+                kind: head.kind.clone(),
+                name: head.name.clone(),
+                verdict: Verdict::Error,
+                volume: String::new(),
+                host_path: String::new(),
+                exposes: reason,
+                containers: String::new(),
+            }),
+        };
     }
     let kind = GroupVersionKind {
         group: &head.group,
@@ -953,9 +1022,11 @@ fn evaluate(
         controller,
         (&json.source, json.document),
     );
-    if let Outcome::Exposed(evaluated) = &mut outcome {
-        // Only an exposed object is read as a tree, to find where its findings are written.
-        let object: Value = serde_json::from_str(json.text.get()).expect("checked to be JSON");
+    // Only an exposed object is read as a tree, to find where its findings are written (one
+    // that cannot be read as a tree keeps its findings, without a place).
+    if let Outcome::Exposed(evaluated) = &mut outcome
+        && let Ok(object) = serde_json::from_str::<Value>(json.text.get())
+    {
         let (line, column) = json.start;
         evaluated.places = (evaluated.report.findings.iter())
             .map(|finding| {
@@ -1498,12 +1569,12 @@ pub fn table(report: &ScanReport) -> String {
         "EXPOSES",
         "CONTAINERS",
     ];
-    let cells: Vec<[&str; 8]> = report
+    let cells: Vec<[Cow<str>; 8]> = report
         .rows
         .iter()
         .map(|r| {
             [
-                r.namespace.as_str(),
+                &r.namespace,
                 &r.kind,
                 &r.name,
                 r.verdict.as_str(),
@@ -1512,6 +1583,7 @@ pub fn table(report: &ScanReport) -> String {
                 &r.exposes,
                 &r.containers,
             ]
+            .map(printable)
         })
         .collect();
     let mut widths = headers.map(str::len);
@@ -1536,7 +1608,7 @@ pub fn table(report: &ScanReport) -> String {
     if !cells.is_empty() {
         line(&headers);
         for row in &cells {
-            line(row);
+            line(&row.each_ref().map(|cell| &**cell));
         }
     }
     for skipped in &report.not_evaluated {
@@ -1545,8 +1617,12 @@ pub fn table(report: &ScanReport) -> String {
             namespace => format!("{namespace}/{}", skipped.name),
         };
         out.push_str(&format!(
-            "not evaluated: {} {name} ({} document {}): {}\n",
-            skipped.kind, skipped.source, skipped.document, skipped.reason
+            "not evaluated: {} {} ({} document {}): {}\n",
+            printable(&skipped.kind),
+            printable(&name),
+            printable(&skipped.source),
+            skipped.document,
+            printable(&skipped.reason)
         ));
     }
     let by_verdict = report.rows.iter().fold(BTreeMap::new(), |mut counts, row| {
@@ -1570,6 +1646,28 @@ pub fn table(report: &ScanReport) -> String {
         ));
     }
     out
+}
+
+/// A cell of the table on one line, control characters escaped (`\n`, `\u{1b}`): a name in a
+/// manifest must not start a line of its own in a CI log, where a line can be a command
+/// (`::error::` in GitHub Actions) or move the cursor.
+fn printable(cell: &str) -> Cow<'_, str> {
+    // Controls, and the marks that reorder what a terminal shows (bidirectional overrides).
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !cell.chars().any(hidden) {
+        return Cow::Borrowed(cell);
+    }
+    Cow::Owned(
+        cell.chars()
+            .map(|c| match hidden(c) {
+                true => c.escape_debug().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
+    )
 }
 
 /// Reads a JSON `List` from `input` in chunks, handing each item to `each` as soon as it is
@@ -1609,8 +1707,12 @@ pub fn read_json_list(
                 if splitter.phase != 1 {
                     outside.extend_from_slice(&buffer[at..at + skipped]);
                 }
+                // Columns count characters (SARIF's code points), not bytes.
+                column += buffer[at..at + skipped]
+                    .iter()
+                    .filter(|&&b| b & 0xC0 != 0x80)
+                    .count();
                 at += skipped;
-                column += skipped;
                 if at == buffer.len() {
                     break;
                 }
@@ -1623,7 +1725,7 @@ pub fn read_json_list(
             if buffer[at] == b'\n' {
                 line += 1;
                 column = 1;
-            } else {
+            } else if buffer[at] & 0xC0 != 0x80 {
                 column += 1;
             }
             // The object around the items, with the items left out, to be checked as JSON.
@@ -1652,8 +1754,12 @@ pub fn read_json_list(
             buffer.drain(..consumed);
         }
     }
-    let whole =
-        splitter.done() && serde_json::from_slice::<serde::de::IgnoredAny>(&outside).is_ok();
+    // The object around the items, the items left out: one `items` key, as the splitter found.
+    let keys = serde_json::from_slice::<ItemsKeys>(&outside).map(|keys| keys.0);
+    if splitter.done() && keys.as_ref().is_ok_and(|&keys| keys > 1) {
+        return Err(format!("{source}: {TWO_ITEMS}"));
+    }
+    let whole = splitter.done() && keys.is_ok();
     match (whole, list.items) {
         (true, _) => Ok(true),
         (false, 0) => Ok(false),
@@ -1690,6 +1796,14 @@ struct Splitter {
     key: Vec<u8>,
     /// 0: before `items`' array, 1: in it, 2: after it, 3: after the object.
     phase: u8,
+    /// In `items`: an item may come next (after `[` or `,`), and one must (after `,`).
+    item_may_come: bool,
+    item_must_come: bool,
+}
+
+/// JSON's whitespace (not Rust's ASCII whitespace, which has the form feed too).
+fn json_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 impl Splitter {
@@ -1704,7 +1818,7 @@ impl Splitter {
     #[inline]
     fn step(&mut self, byte: u8) -> Step {
         if self.phase == 3 {
-            return if byte.is_ascii_whitespace() {
+            return if json_space(byte) {
                 Step::More
             } else {
                 Step::NotAList
@@ -1725,7 +1839,7 @@ impl Splitter {
             }
             return Step::More;
         }
-        if byte.is_ascii_whitespace() {
+        if json_space(byte) {
             return Step::More;
         }
         if !self.started {
@@ -1736,6 +1850,22 @@ impl Splitter {
             self.depth = 1;
             self.expect_key = true;
             return Step::More;
+        }
+        // In `items`, between items: only an item (an object), a comma after one, or the end.
+        if self.depth == 2 && self.phase == 1 {
+            match byte {
+                b'{' if self.item_may_come => {
+                    self.item_may_come = false;
+                    self.item_must_come = false;
+                }
+                b',' if !self.item_may_come => {
+                    self.item_may_come = true;
+                    self.item_must_come = true;
+                    return Step::More;
+                }
+                b']' if !self.item_must_come => {}
+                _ => return Step::NotAList,
+            }
         }
         match byte {
             b'"' => {
@@ -1755,6 +1885,7 @@ impl Splitter {
                 self.depth += 1;
                 if self.depth == 2 && byte == b'[' && self.key == b"items" && self.phase == 0 {
                     self.phase = 1;
+                    self.item_may_come = true;
                     return Step::More;
                 }
                 if self.depth == 3 && self.phase == 1 {
@@ -1785,9 +1916,6 @@ impl Splitter {
                     _ => Step::More,
                 }
             }
-            // A scalar item of `items`: not a List of objects.
-            b',' => Step::More,
-            _ if self.depth == 2 && self.phase == 1 => Step::NotAList,
             _ => Step::More,
         }
     }
@@ -1814,7 +1942,7 @@ mod tests {
         }
         let mut objects = Vec::new();
         let list = read_json_list("in", Chunks(text.as_bytes(), size), &mut |item| {
-            objects.push(item.into_located().object)
+            objects.push(item.into_located().unwrap().object)
         })?;
         Ok(list.then_some(objects))
     }
@@ -1860,5 +1988,26 @@ mod tests {
                 .unwrap_err()
                 .contains("List inside a List")
         );
+        // What is not JSON is not read as a List: left to the whole reader, or an error once
+        // items were handed on.
+        let (a, b) = (pod("a"), pod("b"));
+        for text in [
+            format!(r#"{{"kind":"List","items":[,{a}]}}"#),
+            format!(r#"{{"kind":"List","items":["x",{a}]}}"#),
+        ] {
+            assert_eq!(chunked(&text, 7).unwrap(), None, "{text}");
+        }
+        for text in [
+            format!(r#"{{"kind":"List","items":[{a},,{b}]}}"#),
+            format!(r#"{{"kind":"List","items":[{a},]}}"#),
+            format!(r#"{{"kind":"List","items":[{a} {b}]}}"#),
+            format!("{{\"kind\":\"List\",\x0c\"items\":[{a}]}}"),
+        ] {
+            assert!(chunked(&text, 7).is_err(), "{text}");
+        }
+        // Two `items` keys, the second escaped: refused, as when read whole.
+        let two = format!(r#"{{"kind":"List","items":[],"it\u0065ms":[{a}]}}"#);
+        assert!(chunked(&two, 7).unwrap_err().contains("more than one"));
+        assert!(whole(&two).unwrap_err().contains("more than one"));
     }
 }
