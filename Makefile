@@ -35,10 +35,18 @@ annotated-policy.wasm: policy.wasm metadata.yml README.md
 	@[ -n "$(KWCTL)" ] || { echo "no kwctl: set KWCTL or put kwctl on the PATH" >&2; exit 1; }
 	REAL_KWCTL="$(KWCTL)" e2e-tests/kwctl-offline annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
-# dsp, the benchmark and engine_check (the policy-server end-to-end driver).
+# dsp with --module support (the tests run it through policy.wasm), the benchmark and
+# engine_check (the policy-server end-to-end driver).
 .PHONY: dsp
 dsp:
-	cargo build -p harness --bins
+	cargo build -p dsp -p harness --bins --features dsp/module
+
+# The policy at work on the shipped examples (dsp scan of a cluster dump, dsp run of an exposed
+# DaemonSet in reject and mutate mode), with the policy compiled into dsp: no Wasm, no wasmtime.
+.PHONY: demo
+demo:
+	cargo build -p dsp
+	DSP=$(TARGET_DIR)/debug/dsp examples/demo.sh
 
 .PHONY: fmt
 fmt:
@@ -174,7 +182,7 @@ INSTALL_PROFILE ?= release
 INSTALLED_DSP = $(TARGET_DIR)/$(if $(filter dev,$(INSTALL_PROFILE)),debug,$(INSTALL_PROFILE))/dsp
 .PHONY: install
 install:
-	cargo build --profile $(INSTALL_PROFILE) -p harness --bin dsp
+	cargo build --profile $(INSTALL_PROFILE) -p dsp --features module
 	install -D -m 0755 $(INSTALLED_DSP) $(DESTDIR)$(PREFIX)/bin/dsp
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d

@@ -9,6 +9,6 @@ if command -v dsp > /dev/null && [ "$(dsp --version)" = "dsp $version" ]; then
   exit 0
 fi
 prefix="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/dsp-$version"
-cargo install --locked --quiet --root "$prefix" --path "$root/harness" --bin dsp
+cargo install --locked --quiet --root "$prefix" --path "$root/dsp"
 echo "$prefix/bin" >> "${GITHUB_PATH:-/dev/null}"
 "$prefix/bin/dsp" --version

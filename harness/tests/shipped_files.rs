@@ -426,3 +426,11 @@ fn the_pre_commit_hook_runs_dsp_scan() {
     assert_eq!(hook["language"], "system");
     assert_eq!(hook["files"], r"\.(ya?ml|json)$");
 }
+
+/// `dsp --version` is the policy's version: the Action's install step relies on it.
+#[test]
+fn dsp_has_the_policy_version() {
+    let dsp = std::fs::read_to_string(root().join("dsp/Cargo.toml")).unwrap();
+    let version = format!("version = \"{}\"", crate_version());
+    assert!(dsp.lines().any(|line| line == version), "dsp/Cargo.toml lacks {version}");
+}

@@ -12,8 +12,8 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use harness::scan::{self, ScanReport};
-use harness::{Module, Native};
+use testkit::Native;
+use testkit::scan::{self, ScanReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
@@ -24,7 +24,7 @@ use testkit::{Evaluator, Outcome};
 #[derive(Parser)]
 #[command(
     name = "dsp",
-    version = docker_socket_policy::VERSION,
+    version = env!("CARGO_PKG_VERSION"),
     about = "docker-socket-policy outside a cluster: evaluate a request as `kwctl run` does, or \
              find every object that exposes a container runtime socket",
     long_about = None,
@@ -184,7 +184,14 @@ fn settings(args: &SettingsArgs) -> Result<Value, String> {
 /// The module at `path`, or the policy compiled into dsp.
 fn policy(path: Option<&Path>) -> Result<Box<dyn Evaluator>, String> {
     match path {
-        Some(path) => Ok(Box::new(Module::load_cached(path)?.instance()?)),
+        #[cfg(feature = "module")]
+        Some(path) => Ok(Box::new(harness::Module::load_cached(path)?.instance()?)),
+        #[cfg(not(feature = "module"))]
+        Some(path) => Err(format!(
+            "cannot load {}: this dsp has the policy compiled in and no Wasm runtime; build it \
+             with `cargo build -p dsp --features module` to evaluate through a module",
+            path.display()
+        )),
         None => Ok(Box::new(Native)),
     }
 }
@@ -280,10 +287,10 @@ fn render(report: &ScanReport, output: Output) -> Result<String, String> {
             .map(|text| text + "\n")
             .map_err(|e| e.to_string()),
         Output::Yaml => serde_json::to_value(report)
-            .map(|report| harness::yaml::to_string(&report))
+            .map(|report| testkit::yaml::to_string(&report))
             .map_err(|e| e.to_string()),
         Output::Sarif => {
-            let log = harness::sarif::sarif(report, env!("CARGO_PKG_VERSION"));
+            let log = testkit::sarif::sarif(report, env!("CARGO_PKG_VERSION"));
             Ok(serde_json::to_string_pretty(&log).expect("SARIF serializes") + "\n")
         }
     }
