@@ -41,6 +41,13 @@ annotated-policy.wasm: policy.wasm metadata.yml README.md
 dsp:
 	cargo build -p dsp -p harness --bins --features dsp/module
 
+# Everything, on a fresh Debian or Ubuntu machine (root or sudo): the prerequisites, then every
+# test. What CI runs (.ci/run).
+.PHONY: check
+check:
+	scripts/install-prerequisites.sh
+	$(MAKE) --no-print-directory test e2e-tests
+
 # The policy at work on the shipped examples (dsp scan of a cluster dump, dsp run of an exposed
 # DaemonSet in reject and mutate mode), with the policy compiled into dsp: no Wasm, no wasmtime.
 .PHONY: demo
