@@ -12,13 +12,13 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use testkit::Native;
-use testkit::scan::{self, ScanReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use testkit::Native;
+use testkit::scan::{self, ScanReport};
 use testkit::{Evaluator, Outcome};
 
 #[derive(Parser)]

@@ -359,70 +359,11 @@ fn manifests_read_as_kubectl_reads_them() {
     assert!(compared >= 8, "compared {compared} inputs");
 }
 
-/// `dsp scan --output yaml` writes strings kubectl reads back as the same strings: YAML 1.1
-/// words (`yes`, `on`), numbers in Go's syntaxes (`0o17`, `1_000`), sexagesimals (`12:30`),
-/// indicators (`*`, `- x`, `#x`), control and line-break characters.
+/// `dsp scan --output yaml` writes strings kubectl reads back as the same strings (see
+/// `AMBIGUOUS_STRINGS`: `yes`, `0o17`, `12:30`, `*`, line breaks, ...).
 #[test]
 fn yaml_written_reads_back_through_kubectl() {
-    let strings = [
-        "true",
-        "yes",
-        "on",
-        "Off",
-        "y",
-        "n",
-        "null",
-        "NULL",
-        "~",
-        "123",
-        "1e3",
-        "0x1f",
-        "0o17",
-        "0777",
-        "1_000",
-        "0b11",
-        "+1",
-        "12:30",
-        "1:30:00",
-        "foo:",
-        "a: b",
-        "*",
-        "*/agent:*",
-        "- x",
-        "-",
-        "#x",
-        "a #b",
-        "",
-        " x",
-        "x ",
-        "@x",
-        "`x",
-        "%x",
-        "!x",
-        "&x",
-        ">x",
-        "|x",
-        "?x",
-        "[x]",
-        "{x}",
-        "a,b",
-        "'x'",
-        "\"x\"",
-        "x\ny",
-        ".inf",
-        ".5",
-        "2026-12-07",
-        "=",
-        "<<",
-        "\t",
-        "/var/run/docker.sock",
-        "a b",
-        "é",
-        "x\u{85}y",
-        "\u{7f}",
-        "x\u{2028}y",
-        "~x",
-    ];
+    let strings = harness::yaml::AMBIGUOUS_STRINGS;
     let data: serde_json::Map<String, Value> = (strings.iter().enumerate())
         .map(|(i, s)| (format!("k{i}"), Value::from(*s)))
         .collect();

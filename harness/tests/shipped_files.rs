@@ -432,5 +432,8 @@ fn the_pre_commit_hook_runs_dsp_scan() {
 fn dsp_has_the_policy_version() {
     let dsp = std::fs::read_to_string(root().join("dsp/Cargo.toml")).unwrap();
     let version = format!("version = \"{}\"", crate_version());
-    assert!(dsp.lines().any(|line| line == version), "dsp/Cargo.toml lacks {version}");
+    assert!(
+        dsp.lines().any(|line| line == version),
+        "dsp/Cargo.toml lacks {version}"
+    );
 }
