@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn what_is_written_reads_back_as_kubectl_reads_it() {
         let strings = AMBIGUOUS_STRINGS;
-        for s in strings {
+        for &s in strings {
             let value = json!({"key": s, "list": [s], s: 1});
             let text = to_string(&value);
             let read = crate::scan::yaml_document(&text)
