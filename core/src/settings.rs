@@ -31,8 +31,8 @@ choices! {
     /// What to do with a kind the policy does not know.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub enum UnknownKinds {
-        /// Judge the pod template at `spec.template.spec` or
-        /// `spec.jobTemplate.spec.template.spec`.
+        /// Judge a pod spec found at `spec.template.spec`,
+        /// `spec.jobTemplate.spec.template.spec`, `template.spec` or `spec` (`kinds::CANDIDATES`).
         #[default]
         Scan = "scan",
         /// Accept it unread.

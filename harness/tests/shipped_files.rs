@@ -205,7 +205,12 @@ fn rancher_questions_are_the_settings() {
     }
     // The form's defaults are the policy's defaults: valid, and the same verdicts as `{}`.
     check_settings(&serde_json::Value::Object(defaults.clone())).unwrap();
-    assert_eq!(defaults["runtimes"], json!(["docker"]));
+    // Every preset, as the policy's own default: a form that pre-filled fewer would install a
+    // weaker policy than `{}` through Rancher.
+    assert_eq!(
+        defaults["runtimes"],
+        json!(["docker", "containerd", "crio", "podman"])
+    );
     assert_eq!(defaults["mode"], json!("reject"));
 }
 
