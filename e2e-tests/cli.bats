@@ -135,3 +135,18 @@ setup() {
   grep -q "settings-json" "$installed/share/zsh/site-functions/_dsp"
   grep -q "settings-json" "$installed/share/fish/vendor_completions.d/dsp.fish"
 }
+
+@test "README: the commands it shows print what it shows" {
+  run python3 "$ROOT/e2e-tests/readme_commands.py" "$DSP"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "${lines[-1]}" == "2 README commands checked, 0 differ" ]]
+}
+
+@test "make demo's script runs every command it shows" {
+  run env DSP="$DSP" "$ROOT/examples/demo.sh"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^\$ dsp ' <<< "$output")" -eq 3 ]
+  [[ "$output" == *"(exit status 1: 0 nothing exposed, 1 exposed, 2 something could not be evaluated)"* ]]
+  [[ "$output" == *'"removed-socket-mounts": "dockersock"'* ]] || [[ "$output" == *'"removed-socket-mounts":"dockersock"'* ]]
+}
