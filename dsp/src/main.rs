@@ -12,13 +12,13 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use dsp_scan::{self as scan, ScanReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use testkit::Native;
-use testkit::scan::{self, ScanReport};
 use testkit::{Evaluator, Outcome};
 
 #[derive(Parser)]
@@ -287,10 +287,10 @@ fn render(report: &ScanReport, output: Output) -> Result<String, String> {
             .map(|text| text + "\n")
             .map_err(|e| e.to_string()),
         Output::Yaml => serde_json::to_value(report)
-            .map(|report| testkit::yaml::to_string(&report))
+            .map(|report| dsp_scan::yaml::to_string(&report))
             .map_err(|e| e.to_string()),
         Output::Sarif => {
-            let log = testkit::sarif::sarif(report, env!("CARGO_PKG_VERSION"));
+            let log = dsp_scan::sarif::sarif(report, env!("CARGO_PKG_VERSION"));
             Ok(serde_json::to_string_pretty(&log).expect("SARIF serializes") + "\n")
         }
     }

@@ -5,7 +5,9 @@
 //! capability.
 
 pub mod policy_server;
-pub use testkit::{Native, sarif, scan, yaml};
+pub use dsp_scan as scan;
+pub use dsp_scan::{sarif, yaml};
+pub use testkit::Native;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

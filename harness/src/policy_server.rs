@@ -33,7 +33,7 @@ pub fn policy_id(resource: &Value) -> String {
 /// each loading `module` instead of the resource's OCI reference.
 pub fn entries_from_resources(yaml: &str, module: &str) -> Result<Vec<PolicyEntry>, String> {
     let mut entries = Vec::new();
-    for resource in testkit::scan::yaml_documents(yaml)? {
+    for resource in dsp_scan::yaml_documents(yaml)? {
         if resource.is_null() {
             continue;
         }

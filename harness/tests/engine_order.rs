@@ -131,7 +131,7 @@ fn the_module_runs_with_the_epoch_checks_of_its_host() {
         .collect();
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big"},
                      "spec": {"containers": containers}});
-    let request = testkit::scan::create_request(&pod, "u");
+    let request = dsp_scan::create_request(&pod, "u");
     let payload = testkit::validate_payload(&request, &json!({})).unwrap();
     assert!(payload.len() > 1_000_000, "{} bytes", payload.len());
     let path = harness::policy_path();

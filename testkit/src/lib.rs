@@ -7,10 +7,6 @@
 //! [`admission_response`] turns a policy's `ValidationResponse` into the AdmissionResponse that
 //! policy-server sends and `kwctl run` prints (a mutated object becomes a base64 JSON Patch).
 
-pub mod sarif;
-pub mod scan;
-pub mod yaml;
-
 pub use json_patch;
 
 use base64::Engine as _;

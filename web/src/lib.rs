@@ -4,8 +4,8 @@
 //! the AdmissionResponse exactly as `dsp run` and `kwctl run` print it. Errors are values
 //! (`{"error": {"kind", "message"}}`), never exceptions.
 
+use dsp_scan::{self as scan, Located};
 use serde_json::{Value, json};
-use testkit::scan::{self, Located};
 use testkit::{Native, Outcome};
 use wasm_bindgen::prelude::*;
 

@@ -26,7 +26,7 @@ struct Policy {
 fn policies(yaml: &str, module: &str) -> Result<Vec<Policy>, String> {
     let entries = entries_from_resources(yaml, module)?;
     let mut policies = Vec::new();
-    for resource in testkit::scan::yaml_documents(yaml)? {
+    for resource in dsp_scan::yaml_documents(yaml)? {
         if resource.is_null() {
             continue;
         }

@@ -4,7 +4,7 @@
 //! kind of exposure. Objects that could not be evaluated are tool notifications, and make the
 //! run unsuccessful, as they make `dsp scan` exit 2.
 
-use crate::scan::{ExposureKind, Row, ScanReport, Site, Verdict};
+use crate::{ExposureKind, Row, ScanReport, Site, Verdict};
 use serde_json::{Value, json};
 
 /// A kind of exposure, as a SARIF rule.

@@ -194,14 +194,14 @@ mod tests {
         for &s in strings {
             let value = json!({"key": s, "list": [s], s: 1});
             let text = to_string(&value);
-            let read = crate::scan::yaml_document(&text)
+            let read = crate::yaml_document(&text)
                 .unwrap_or_else(|e| panic!("{s:?} written as {text:?}: {e}"));
             assert_eq!(read, value, "{s:?} written as {text:?}");
         }
         let value = json!({"n": 1, "f": 1.5, "b": false, "z": null, "e": [], "o": {},
             "l": [{"a": 1, "b": [1, [2, {"c": "d"}]]}, [], {}, "x"], "m": {"k": {"j": []}}});
         let text = to_string(&value);
-        assert_eq!(crate::scan::yaml_document(&text).unwrap(), value, "{text}");
+        assert_eq!(crate::yaml_document(&text).unwrap(), value, "{text}");
         assert_eq!(
             to_string(
                 &json!({"rows": [{"kind": "Pod", "name": "a b"}], "summary": {"objects": 1}})

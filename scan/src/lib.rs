@@ -2,12 +2,15 @@
 //! socket, judged by the policy module itself (its `report` function: the `validate` decision
 //! and the exposures behind it), so a report and an admission decision never disagree.
 
-use crate::Evaluator;
+pub mod sarif;
+pub mod yaml;
+
 use docker_socket_policy_core::kube_yaml;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use testkit::Evaluator;
 
 /// An object read from an input, with where it came from.
 #[derive(Debug, Clone)]
@@ -28,8 +31,10 @@ pub enum Item {
     Json(JsonItem),
 }
 
-/// The text of one item of a JSON List, checked to be JSON, and its head.
+/// The text of one item of a JSON List, checked to be JSON, and its head. (Judged from its text
+/// by the parallel scan, which the browser build has not: there it is read as a tree.)
 #[derive(Debug)]
+#[cfg_attr(target_family = "wasm", allow(dead_code))]
 pub struct JsonItem {
     source: String,
     document: usize,
@@ -43,6 +48,7 @@ pub struct JsonItem {
 
 /// What the scan needs of an object besides its text.
 #[derive(Debug, Clone)]
+#[cfg_attr(target_family = "wasm", allow(dead_code))]
 struct Head {
     group: String,
     version: String,
@@ -961,6 +967,7 @@ enum Outcome {
 }
 
 /// Evaluates one object, the `number`th read, through `policy`.
+#[cfg(not(target_family = "wasm"))]
 fn evaluate(
     policy: &mut dyn Evaluator,
     settings: &Value,
@@ -1227,6 +1234,7 @@ impl Tally {
     }
 
     /// The tallies of two parts of one scan, as one.
+    #[cfg(not(target_family = "wasm"))]
     fn merge(mut self, other: Tally) -> Tally {
         self.objects += other.objects;
         self.evaluated += other.evaluated;
@@ -1381,7 +1389,7 @@ impl<'p> Scanner<'p> {
 }
 
 fn check_settings(policy: &mut dyn Evaluator, settings: &Value) -> Result<(), String> {
-    crate::validate_settings(policy, settings)
+    testkit::validate_settings(policy, settings)
         .map_err(|message| format!("Provided settings are not valid: {message}"))
 }
 
