@@ -47,6 +47,12 @@ setup() {
   jq -e '.patch | contains("remove")' "$page"
   [[ "$(jq -r .settingsYaml "$page")" == "mode: mutate" ]]
   [[ "$(jq -r .policyYaml "$page")" == *"mutating: true"*"mode: mutate"* ]]
+  # Every runtime is checked, as the policy's default; the YAML shown reads back (YAML 1.1) as
+  # the settings, strings that look like other types included.
+  [ "$(jq -c .runtimesChecked "$page")" = '["docker","containerd","crio","podman"]' ]
+  yaml_json() { python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin), sort_keys=True))'; }
+  [ "$(jq -r .trickySettingsYaml "$page" | yaml_json)" = '{"allowedImages": ["*/agent:*", "yes", "12:30", "null"], "mode": "mutate"}' ]
+  [ "$(jq -r .trickyPolicyYaml "$page" | yaml_json | jq -c .spec.settings)" = '{"allowedImages":["*/agent:*","yes","12:30","null"],"mode":"mutate"}' ]
   [ "$(jq -r .labelledControls "$page")" = true ]
 }
 

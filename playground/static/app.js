@@ -1,7 +1,7 @@
 // The playground page: reads the manifests and the settings form, asks the policy (the
 // WebAssembly build of the decision core, pkg/dsp_web.js) for a verdict per object, and shows
 // it as kubectl would. All state stays in the page and in the URL fragment.
-import init, { review, validateSettings } from "./pkg/dsp_web.js";
+import init, { review, toYaml as yamlOf, validateSettings } from "./pkg/dsp_web.js";
 import { EXAMPLES } from "./examples.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,8 +17,9 @@ export function readSettings() {
       .map((l) => l.trim())
       .filter(Boolean);
   const settings = {};
+  // Every preset is the policy's default: listed only when some are left out.
   const runtimes = data.getAll("runtimes");
-  if (!(runtimes.length === 1 && runtimes[0] === "docker")) settings.runtimes = runtimes;
+  if (!ALL_RUNTIMES.every((runtime) => runtimes.includes(runtime))) settings.runtimes = runtimes;
   const extra = lines("extraSocketPaths");
   if (extra.length) settings.extraSocketPaths = extra;
   if (data.get("directoryMounts") !== "reject") settings.directoryMounts = data.get("directoryMounts");
@@ -31,7 +32,7 @@ export function readSettings() {
 function writeSettings(settings) {
   form.reset();
   for (const box of form.querySelectorAll('input[name="runtimes"]')) {
-    box.checked = (settings.runtimes || ["docker"]).includes(box.value);
+    box.checked = (settings.runtimes || ALL_RUNTIMES).includes(box.value);
   }
   for (const radio of form.querySelectorAll('input[name="mode"]')) {
     radio.checked = radio.value === (settings.mode || "reject");
@@ -41,25 +42,19 @@ function writeSettings(settings) {
   form.allowedImages.value = (settings.allowedImages || []).join("\n");
 }
 
-/** A small YAML writer for settings: maps, lists and scalars. */
+/** The policy's default runtimes: every preset. */
+const ALL_RUNTIMES = ["docker", "containerd", "crio", "podman"];
+
+/**
+ * Settings as YAML, by the policy's own writer (web/, dsp_scan::yaml): every string a YAML 1.1
+ * reader such as kubectl's would take for another type is quoted. Each line after `indent`.
+ */
 export function toYaml(value, indent = "") {
-  const scalar = (v) => (typeof v === "string" && /^[\w./*:@-]+$/.test(v) ? v : JSON.stringify(v));
-  if (Array.isArray(value)) {
-    if (!value.length) return "[]";
-    return value.map((v) => `\n${indent}- ${typeof v === "object" ? toYaml(v, indent + "  ").trimStart() : scalar(v)}`).join("");
-  }
-  if (value && typeof value === "object") {
-    const keys = Object.keys(value);
-    if (!keys.length) return "{}";
-    return keys
-      .map((k) => {
-        const v = value[k];
-        const nested = v && typeof v === "object" && (Array.isArray(v) ? v.length : Object.keys(v).length);
-        return `\n${indent}${k}:${nested ? toYaml(v, indent + "  ") : " " + (typeof v === "object" ? toYaml(v) : scalar(v))}`;
-      })
-      .join("");
-  }
-  return scalar(value);
+  return yamlOf(JSON.stringify(value))
+    .trimEnd()
+    .split("\n")
+    .map((line) => indent + line)
+    .join("\n");
 }
 
 function policyYaml(settings) {
@@ -86,7 +81,7 @@ spec:
       apiVersions: ["v1"]
       resources: ["jobs", "cronjobs"]
       operations: ["CREATE", "UPDATE"]
-  settings:${Object.keys(settings).length ? toYaml(settings, "    ") : " {}"}`;
+  settings:${Object.keys(settings).length ? "\n" + toYaml(settings, "    ") : " {}"}`;
 }
 
 /** A line diff (longest common subsequence) of two texts, as rows of [left, right, kind]. */
@@ -182,7 +177,7 @@ function renderObject(row, index) {
 
 function render() {
   const settings = readSettings();
-  $("settings-yaml").textContent = Object.keys(settings).length ? toYaml(settings).trimStart() : "{}";
+  $("settings-yaml").textContent = Object.keys(settings).length ? toYaml(settings) : "{}";
   $("policy-yaml").textContent = policyYaml(settings);
   const checked = JSON.parse(validateSettings(JSON.stringify(settings)));
   const settingsError = $("settings-error");

@@ -43,6 +43,14 @@ spec:
   seen.patch = doc.querySelector("pre.patch").textContent;
   seen.settingsYaml = doc.getElementById("settings-yaml").textContent;
   seen.policyYaml = doc.getElementById("policy-yaml").textContent;
+  // Image patterns a YAML 1.1 reader would take for other types, or for YAML syntax.
+  const images = doc.getElementById("allowedImages");
+  images.value = "*/agent:*\nyes\n12:30\nnull";
+  images.dispatchEvent(new Event("input", { bubbles: true }));
+  await until(() => doc.getElementById("settings-yaml").textContent.includes("12:30"), "the settings");
+  seen.trickySettingsYaml = doc.getElementById("settings-yaml").textContent;
+  seen.trickyPolicyYaml = doc.getElementById("policy-yaml").textContent;
+  seen.runtimesChecked = [...doc.querySelectorAll('input[name="runtimes"]:checked')].map((box) => box.value);
   seen.labelledControls = [...doc.querySelectorAll("textarea, select")].every(
     (control) => doc.querySelector(`label[for="${control.id}"]`),
   );

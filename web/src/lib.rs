@@ -72,6 +72,17 @@ pub fn scan(manifests: &str, settings_json: &str) -> String {
     answer.to_string()
 }
 
+/// `toYaml(json)`: JSON as YAML that kubectl reads back as the same values (every string a YAML
+/// 1.1 reader would take for another type is quoted: `yes`, `0o17`, `12:30`, `*`), in kubectl's
+/// layout; the settings and the policy the page shows. Not JSON: the error value.
+#[wasm_bindgen(js_name = toYaml)]
+pub fn to_yaml(json: &str) -> String {
+    match serde_json::from_str::<Value>(json) {
+        Ok(value) => dsp_scan::yaml::to_string(&value),
+        Err(e) => error("bad-input", format!("not JSON: {e}")).to_string(),
+    }
+}
+
 /// `validateSettings(settingsJson)`: `{"valid": true}` or `{"valid": false, "message": ...}`,
 /// the module's own answer.
 #[wasm_bindgen(js_name = validateSettings)]
