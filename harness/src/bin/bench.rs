@@ -23,49 +23,67 @@ const BUDGET: Duration = Duration::from_millis(400);
 const MIN_RUNS: usize = 15;
 const MAX_RUNS: usize = 20_000;
 
-const USAGE: &str = "usage: bench [--policy P] [--floor F] [--json J] [--policy-server PATH \
-     --floor-rejecting F --kwctl PATH --annotated-policy P --annotated-floor F] \
-     [--dsp PATH [--scan-only]] | --write-payloads DIR\n\
-     --floor may be any module: `--floor base.wasm` compares two builds of the policy, call by call";
-
-/// Ends the run with the usage, as a usage error.
-fn usage_error(error: &str) -> ! {
-    eprintln!("bench: {error}\n{USAGE}");
-    std::process::exit(2)
+/// The benchmark's options (`make bench` passes them).
+#[derive(clap::Parser)]
+#[command(
+    name = "bench",
+    about = "What the policy costs per request, against the floor"
+)]
+struct Options {
+    /// The policy module.
+    #[arg(long, default_value = "policy.wasm")]
+    policy: PathBuf,
+    /// The floor module; any module: `--floor base.wasm` compares two builds, call by call.
+    #[arg(long, default_value = "floor.wasm")]
+    floor: PathBuf,
+    /// Where to write the figures.
+    #[arg(long, default_value = "bench-results.json")]
+    json: PathBuf,
+    /// policy-server, to measure through it.
+    #[arg(long)]
+    policy_server: Option<PathBuf>,
+    /// The floor built to reject, annotated, for the exposed Pods through policy-server.
+    #[arg(long)]
+    floor_rejecting: Option<PathBuf>,
+    /// kwctl, for `kwctl bench` rows.
+    #[arg(long)]
+    kwctl: Option<PathBuf>,
+    /// The policy annotated for kwctl and policy-server (`make annotated-policy.wasm`).
+    #[arg(long)]
+    annotated_policy: Option<PathBuf>,
+    /// The floor annotated likewise.
+    #[arg(long)]
+    annotated_floor: Option<PathBuf>,
+    /// dsp, to time `dsp scan` of generated Lists of 20,000 and 100,000 Pods.
+    #[arg(long)]
+    dsp: Option<PathBuf>,
+    /// Only the `dsp scan` figures.
+    #[arg(long, requires = "dsp")]
+    scan_only: bool,
+    /// Write the benchmark's requests (in engine order) to a directory, and stop.
+    #[arg(long, value_name = "DIR")]
+    write_payloads: Option<PathBuf>,
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut policy = PathBuf::from("policy.wasm");
-    let mut floor = PathBuf::from("floor.wasm");
-    let mut json_path = PathBuf::from("bench-results.json");
-    let mut engine = Engine::default();
-    let mut dsp = None;
-    let mut scan_only = false;
-    while let Some(arg) = args.next() {
-        let mut value = || match args.next() {
-            Some(value) => PathBuf::from(value),
-            None => usage_error(&format!("{arg} needs a value")),
-        };
-        match arg.as_str() {
-            "--policy" => policy = value(),
-            "--floor" => floor = value(),
-            "--json" => json_path = value(),
-            "--policy-server" => engine.policy_server = Some(value()),
-            "--kwctl" => engine.kwctl = Some(value()),
-            "--annotated-policy" => engine.annotated_policy = Some(value()),
-            "--annotated-floor" => engine.annotated_floor = Some(value()),
-            "--floor-rejecting" => engine.floor_rejecting = Some(value()),
-            "--dsp" => dsp = Some(value()),
-            "--scan-only" => scan_only = true,
-            "--write-payloads" => return write_payloads(&value()),
-            "-h" | "--help" => return println!("{USAGE}"),
-            other => usage_error(&format!("unknown argument {other}")),
-        }
+    let options = <Options as clap::Parser>::parse();
+    if let Some(dir) = &options.write_payloads {
+        return write_payloads(dir);
     }
-    if scan_only && dsp.is_none() {
-        usage_error("--scan-only needs --dsp");
-    }
+    let (policy, floor, json_path, dsp, scan_only) = (
+        options.policy,
+        options.floor,
+        options.json,
+        options.dsp,
+        options.scan_only,
+    );
+    let engine = Engine {
+        policy_server: options.policy_server,
+        floor_rejecting: options.floor_rejecting,
+        kwctl: options.kwctl,
+        annotated_policy: options.annotated_policy,
+        annotated_floor: options.annotated_floor,
+    };
     let scan = dsp.as_deref().map(scan_benchmark);
     if scan_only {
         let results = serde_json::to_string_pretty(&json!({"scan": scan})).unwrap();
@@ -452,23 +470,7 @@ fn kwctl_bench(kwctl: &Path, policy: &Path, floor: &Path) -> Value {
 
 /// The median of kwctl bench's `validate` block (`med = 40.38µs`), in µs.
 fn kwctl_median(output: &str) -> Option<f64> {
-    let plain: String = {
-        // Drop ANSI colour sequences.
-        let mut out = String::new();
-        let mut chars = output.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    };
+    let plain = strip_ansi_escapes::strip_str(output);
     let block = &plain[plain.rfind("validate [")?..];
     let med = &block[block.find("med = ")? + 6..];
     let end = med.find(',')?;
@@ -871,4 +873,19 @@ fn payload_of_size(kind: &str, target: usize, exposed: bool) -> Vec<u8> {
         }
     }
     build(high)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kwctl_bench_median_read_through_its_colours() {
+        let output = "\u{1b}[1mwarm-up\u{1b}[0m\n\u{1b}[32mvalidate [\u{1b}[0m min = 20µs, \
+                      med = \u{1b}[1m40.38µs\u{1b}[0m, max = 1.2ms ]";
+        assert_eq!(super::kwctl_median(output), Some(40.38));
+        assert_eq!(
+            super::kwctl_median("validate [ med = 2.5ms, ]"),
+            Some(2500.0)
+        );
+        assert_eq!(super::kwctl_median("no block"), None);
+    }
 }
