@@ -742,15 +742,20 @@ impl ToJson for Severity {
     }
 }
 
-impl ToJson for ExposureKind {
-    fn write_json(&self, out: &mut Vec<u8>) {
+impl ExposureKind {
+    pub fn as_str(self) -> &'static str {
         match self {
             ExposureKind::Socket => "socket",
             ExposureKind::Directory => "directory",
             ExposureKind::Procfs => "procfs",
             ExposureKind::PodSpecPatch => "podSpecPatch",
         }
-        .write_json(out);
+    }
+}
+
+impl ToJson for ExposureKind {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        self.as_str().write_json(out);
     }
 }
 

@@ -43,15 +43,11 @@ const fn unix(
     written: &'static str,
     label: &'static str,
 ) -> Preset {
-    let pattern = Pattern::Unix(Components::Fixed(components));
-    (
+    preset(
         runtimes,
-        Socket {
-            pattern,
-            subtree: None,
-            written,
-            label,
-        },
+        Pattern::Unix(Components::Fixed(components)),
+        written,
+        label,
     )
 }
 
@@ -62,7 +58,15 @@ const fn pipe(
     written: &'static str,
     label: &'static str,
 ) -> Preset {
-    let pattern = Pattern::Pipe(Cow::Borrowed(name));
+    preset(runtimes, Pattern::Pipe(Cow::Borrowed(name)), written, label)
+}
+
+const fn preset(
+    runtimes: &'static [Runtime],
+    pattern: Pattern<'static>,
+    written: &'static str,
+    label: &'static str,
+) -> Preset {
     (
         runtimes,
         Socket {
