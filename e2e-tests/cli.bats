@@ -71,7 +71,7 @@ setup() {
   [ "$status" -eq 2 ]
   run --separate-stderr "$DSP" scan --settings-json '{"mode":"audit"}' "$SCAN/crds.yaml"
   [ "$status" -eq 2 ]
-  [[ "$stderr" == *"mode: unknown value"* ]]
+  [[ "$stderr" == *"mode: unknown variant"* ]]
 }
 
 @test "scan needs no module: the policy built into dsp gives the module's report" {

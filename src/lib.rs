@@ -24,8 +24,8 @@ pub extern "C" fn wapc_init() {
     guest::register_function("report", |payload| respond(&evaluate_with_report(payload)));
 }
 
-fn respond(response: &impl ToJson) -> guest::CallResult {
-    Ok(response.to_json())
+fn respond(response: &impl serde::Serialize) -> guest::CallResult {
+    Ok(serde_json::to_vec(response)?)
 }
 
 /// The protocol version the policy speaks, as the SDK's `protocol_version_guest` answers it (a

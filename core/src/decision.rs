@@ -13,9 +13,11 @@ use crate::patches;
 use crate::request::{
     AdmissionRequest, KubeObject, Operation, PartError, Payload, PersistentVolumeSpec, read_at,
 };
-use crate::response::{Object, ToJson, ValidationResponse};
+use crate::response::ValidationResponse;
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
 use crate::sockets::{Exposure, SocketCatalog};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use std::collections::BTreeSet;
 
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
@@ -624,7 +626,15 @@ fn mutate(
     let removed: Vec<String> = removals.clone().map(|r| r.audit()).collect();
     warnings.splice(0..0, removals.map(|r| r.describe("removed")));
     let mut response = accept(warnings);
-    response.mutated_object = Some(object);
+    response.mutated_object = match RawValue::from_string(object) {
+        Ok(object) => Some(object),
+        Err(error) => {
+            return reject(
+                format!("cannot remove the socket mounts: the result is not JSON: {error}"),
+                Vec::new(),
+            );
+        }
+    };
     annotate(&mut response, "removed-socket-mounts", &removed);
     response
 }
@@ -706,7 +716,8 @@ fn reject(message: String, warnings: Vec<String>) -> ValidationResponse {
 }
 
 /// What the settings make of an exposure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Reject,
     Warn,
@@ -715,7 +726,8 @@ pub enum Severity {
 }
 
 /// What a finding exposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum ExposureKind {
     Socket,
     /// A directory that holds a socket.
@@ -736,12 +748,6 @@ impl Severity {
     }
 }
 
-impl ToJson for Severity {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        self.as_str().write_json(out);
-    }
-}
-
 impl ExposureKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -753,14 +759,8 @@ impl ExposureKind {
     }
 }
 
-impl ToJson for ExposureKind {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        self.as_str().write_json(out);
-    }
-}
-
 /// One exposure of an object, for reports (`dsp scan`).
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub struct ReportRow {
     pub severity: Severity,
     /// The volume's name (`spec.hostPath` for a PersistentVolume).
@@ -777,53 +777,22 @@ pub struct ReportRow {
     /// field and value that reaches further, if any; for a `podSpecPatch`, where it is
     /// (`spec.templates[0].podSpecPatch`).
     pub written_path: String,
-    pub sub_path: Option<(&'static str, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_path_field: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub patch_at: Option<String>,
 }
 
-impl ToJson for ReportRow {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut object = Object::open(out);
-        object
-            .field("severity", &self.severity)
-            .field("volume", &self.volume)
-            .field("host_path", &self.host_path)
-            .field("exposes", &self.exposes)
-            .field("containers", &self.containers)
-            .field("images", &self.images)
-            .field("exposure", &self.exposure)
-            .field("written_path", &self.written_path);
-        if let Some((field, value)) = &self.sub_path {
-            object
-                .field("sub_path_field", field)
-                .field("sub_path", value);
-        }
-        if let Some(at) = &self.patch_at {
-            object.field("patch_at", at);
-        }
-        object.close();
-    }
-}
-
 /// The `validate` response and, behind it, each exposure as a row.
+#[derive(Debug, Serialize)]
 pub struct Report {
     pub response: ValidationResponse,
     pub findings: Vec<ReportRow>,
     /// Why the policy accepted the object unread (a kind it does not read), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub not_inspected: Option<String>,
-}
-
-impl ToJson for Report {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut object = Object::open(out);
-        object
-            .field("response", &self.response)
-            .field("findings", &self.findings);
-        if let Some(reason) = &self.not_inspected {
-            object.field("not_inspected", reason);
-        }
-        object.close();
-    }
 }
 
 /// Evaluates a `validate` payload and lists the exposures the decision was made on, with the
@@ -884,10 +853,14 @@ pub fn report(raw: &[u8]) -> Report {
                         Exposure::Procfs { .. } => ExposureKind::Procfs,
                     },
                     written_path: volume.host_path.to_string(),
+                    sub_path_field: match finding.reach {
+                        Reach::Whole => None,
+                        Reach::SubPath(_) => Some("subPath"),
+                        Reach::SubPathExpr(_) => Some("subPathExpr"),
+                    },
                     sub_path: match finding.reach {
                         Reach::Whole => None,
-                        Reach::SubPath(path) => Some(("subPath", path.to_string())),
-                        Reach::SubPathExpr(path) => Some(("subPathExpr", path.to_string())),
+                        Reach::SubPath(path) | Reach::SubPathExpr(path) => Some(path.to_string()),
                     },
                     patch_at: None,
                 })
@@ -905,6 +878,7 @@ pub fn report(raw: &[u8]) -> Report {
                     images: Vec::new(),
                     exposure: ExposureKind::PodSpecPatch,
                     written_path: String::new(),
+                    sub_path_field: None,
                     sub_path: None,
                     patch_at: Some(at),
                 }

@@ -2,12 +2,13 @@
 //! for which images and volumes.
 
 use crate::exposures::{Finding, VolumeExposure};
-use crate::fields::object_fields;
 use crate::host_path::{HostPath, through_var_links};
 use crate::settings::{dot_dot, image_match, image_pattern_problem, wildcard_match};
+use serde::Deserialize;
 
 /// One rule of `exemptions`. Every field given must match; `reason` is shown in the warning.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Exemption {
     /// Namespace names or `*` globs. A cluster-scoped object (a PersistentVolume) is in no
     /// namespace: only a pattern that matches the empty name, such as `*`, covers it.
@@ -22,13 +23,9 @@ pub struct Exemption {
     pub reason: String,
 }
 
-object_fields!(owned strict Exemption, "an exemption rule", {
-    "namespaces" => namespaces,
-    "images" => images,
-    "hostPaths" => host_paths,
-    "volumes" => volumes,
-    "reason" => reason,
-}, required: ["namespaces", "reason"]);
+impl crate::read::Named for Exemption {
+    const EXPECTING: &'static str = "an exemption rule";
+}
 
 impl Exemption {
     /// The first problem with the rule: the field it is about (empty for the rule as a whole)
@@ -193,7 +190,7 @@ mod tests {
     use crate::sockets::Exposure;
 
     fn rule(text: &str) -> Exemption {
-        crate::json::from_str(text).unwrap()
+        serde_json::from_str(text).unwrap()
     }
 
     fn volume<'a>(name: &'a str, paths: &[&'a str], images: &[&'a str]) -> VolumeExposure<'a> {

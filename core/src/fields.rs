@@ -3,8 +3,7 @@
 //! [`object_fields!`] declares, for a struct, each JSON key and the field it fills; the value is
 //! read by the field's type ([`json::Read`]) and any other key is skipped, or, for the settings
 //! (`strict`), refused with the list of the keys there are. Like a derived serde struct, the
-//! reader refuses a field given twice and reports a missing required one. [`choices!`] reads an
-//! enum from one of its names.
+//! reader refuses a field given twice and reports a missing required one.
 
 use crate::json::{self, Reader};
 
@@ -176,37 +175,6 @@ macro_rules! object_fields {
     };
 }
 pub(crate) use object_fields;
-
-/// An enum read from one of its names (`"docker"`), with an error that lists them.
-macro_rules! choices {
-    ($(#[$meta:meta])* pub enum $name:ident {
-        $($(#[$variant_meta:meta])* $variant:ident = $text:literal),+ $(,)?
-    }) => {
-        $(#[$meta])*
-        pub enum $name {
-            $($(#[$variant_meta])* $variant),+
-        }
-
-        impl<'a> $crate::json::Read<'a> for $name {
-            fn read(reader: &mut $crate::json::Reader<'a>) -> $crate::json::Result<Self> {
-                const NAMES: &[&str] = &[$($text),+];
-                const CHOICES: &[$name] = &[$($name::$variant),+];
-                $crate::fields::choice(reader, NAMES).map(|i| CHOICES[i])
-            }
-        }
-    };
-}
-pub(crate) use choices;
-
-/// Reads a string that must be one of `names`: its index.
-pub(crate) fn choice(reader: &mut Reader, names: &[&str]) -> json::Result<usize> {
-    let at = reader.offset();
-    let value = reader.string()?;
-    names
-        .iter()
-        .position(|name| *name == value)
-        .ok_or_else(|| reader.unknown_value(at, &value, names))
-}
 
 #[cfg(test)]
 mod tests {

@@ -502,14 +502,6 @@ impl<'a> Reader<'a> {
         self.data(self.at, format!("unknown field `{key}`, {expected}"))
     }
 
-    /// `unknown value `value`, expected one of ...`, for the string at `at`.
-    pub(crate) fn unknown_value(&self, at: usize, value: &str, names: &[&str]) -> Error {
-        self.data(
-            at,
-            format!("unknown value `{value}`, expected one of {}", listed(names)),
-        )
-    }
-
     /// `missing field `name``, for the object just read.
     pub(crate) fn missing(&self, name: &str) -> Error {
         self.data(self.at, format!("missing field `{name}`"))

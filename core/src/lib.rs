@@ -27,6 +27,7 @@ mod mentions;
 mod message;
 mod mutation;
 mod patches;
+mod read;
 mod request;
 mod response;
 mod settings;
@@ -35,7 +36,7 @@ mod sockets;
 pub use decision::validate as evaluate;
 pub use decision::{Report, ReportRow, report as evaluate_with_report};
 pub use host_path::HostPath;
-pub use response::{SettingsValidationResponse, ToJson, ValidationResponse};
+pub use response::{SettingsValidationResponse, ValidationResponse};
 pub use sockets::{Exposure, Runtime, SocketCatalog};
 
 /// The answer to `validate_settings`: invalid settings are `valid: false` with a message that

@@ -1,66 +1,63 @@
 //! Policy settings: parsing with messages that name the field, and validation.
 
 use crate::exemptions::Exemption;
-use crate::fields::{choices, object_fields};
 use crate::host_path::HostPath;
-use crate::json;
+use crate::read;
 use crate::sockets::{ALL_RUNTIMES, Runtime, SocketCatalog};
+use serde::Deserialize;
 
-choices! {
-    /// What to do with directory and procfs exposures (a socket itself is always an exposure).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-    pub enum DirectoryMounts {
-        #[default]
-        Reject = "reject",
-        Warn = "warn",
-        Ignore = "ignore",
-    }
+/// What to do with directory and procfs exposures (a socket itself is always an exposure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectoryMounts {
+    #[default]
+    Reject,
+    Warn,
+    Ignore,
 }
 
-choices! {
-    /// `reject` refuses exposures; `mutate` removes socket volumes and their mounts.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-    pub enum Mode {
-        #[default]
-        Reject = "reject",
-        Mutate = "mutate",
-    }
+/// `reject` refuses exposures; `mutate` removes socket volumes and their mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Reject,
+    Mutate,
 }
 
-choices! {
-    /// What to do with a kind the policy does not know.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-    pub enum UnknownKinds {
-        /// Judge a pod spec found at `spec.template.spec`,
-        /// `spec.jobTemplate.spec.template.spec`, `template.spec` or `spec` (`kinds::CANDIDATES`).
-        #[default]
-        Scan = "scan",
-        /// Accept it unread.
-        Ignore = "ignore",
-    }
+/// What to do with a kind the policy does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownKinds {
+    /// Judge a pod spec found at `spec.template.spec`,
+    /// `spec.jobTemplate.spec.template.spec`, `template.spec` or `spec` (`kinds::CANDIDATES`).
+    #[default]
+    Scan,
+    /// Accept it unread.
+    Ignore,
 }
 
 /// The settings as users write them; a field left out has its default.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Settings {
+    #[serde(deserialize_with = "read::choices")]
     pub runtimes: Vec<Runtime>,
     pub extra_socket_paths: Vec<String>,
+    #[serde(deserialize_with = "read::choice")]
     pub directory_mounts: DirectoryMounts,
     pub allowed_images: Vec<String>,
+    #[serde(deserialize_with = "read::maps")]
     pub exemptions: Vec<Exemption>,
+    #[serde(deserialize_with = "read::choice")]
     pub unknown_kinds: UnknownKinds,
+    #[serde(deserialize_with = "read::choice")]
     pub mode: Mode,
 }
 
-object_fields!(owned strict Settings, "a map of settings", {
-    "runtimes" => runtimes,
-    "extraSocketPaths" => extra_socket_paths,
-    "directoryMounts" => directory_mounts,
-    "allowedImages" => allowed_images,
-    "exemptions" => exemptions,
-    "unknownKinds" => unknown_kinds,
-    "mode" => mode,
-});
+impl read::Named for Settings {
+    const EXPECTING: &'static str = "a map of settings";
+}
 
 impl Default for Settings {
     fn default() -> Self {
@@ -81,9 +78,8 @@ impl Default for Settings {
 impl Settings {
     /// Parses settings JSON (`null` means the defaults) and checks every value.
     pub fn from_json(raw: &[u8]) -> Result<Settings, String> {
-        let settings: Option<Settings> =
-            json::from_slice(raw).map_err(|e| json::describe(raw, &e))?;
-        let settings = settings.unwrap_or_default();
+        let settings: Option<read::Map<Settings>> = read::from_slice(raw)?;
+        let settings = settings.map_or_else(Settings::default, |read::Map(settings)| settings);
         settings.check()?;
         Ok(settings)
     }
@@ -295,7 +291,7 @@ mod tests {
     fn rejects_unknown_runtimes_and_enum_values() {
         let message = error(r#"{"runtimes":["docker","cri-o"]}"#);
         assert!(
-            message.starts_with("runtimes[1]: unknown value `cri-o`"),
+            message.starts_with("runtimes[1]: unknown variant `cri-o`"),
             "{message}"
         );
         assert!(message.contains("`crio`"), "{message}");
@@ -303,7 +299,10 @@ mod tests {
         assert!(message.contains("directoryMounts"), "{message}");
         assert!(message.contains("`reject`, `warn`, `ignore`"), "{message}");
         let message = error(r#"{"mode":"audit"}"#);
-        assert!(message.contains("mode: unknown value `audit`"), "{message}");
+        assert!(
+            message.contains("mode: unknown variant `audit`"),
+            "{message}"
+        );
     }
 
     #[test]

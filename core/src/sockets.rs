@@ -5,20 +5,19 @@
 //! root through procfs. `/var/run` and `/run` are the same directory on every mainstream
 //! distribution, so both spellings match.
 
-use crate::fields::choices;
 use crate::host_path::{HostPath, is_process, procfs_root_link};
+use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
-choices! {
-    /// A container runtime whose sockets can be protected by name.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Runtime {
-        Docker = "docker",
-        Containerd = "containerd",
-        Crio = "crio",
-        Podman = "podman",
-    }
+/// A container runtime whose sockets can be protected by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    Docker,
+    Containerd,
+    Crio,
+    Podman,
 }
 
 /// Placeholder component in a preset path that matches any one component (a user id).

@@ -50,7 +50,7 @@ fn malformed_payloads_are_rejected_with_a_message() {
     );
     rejected_with(
         br#"{"request":{"kind":{"kind":"Pod"},"operation":"CREATE","object":{}},"settings":{"mode":"x"}}"#,
-        "invalid settings: mode: unknown value `x`",
+        "invalid settings: mode: unknown variant `x`",
     );
 }
 
@@ -134,7 +134,7 @@ fn invalid_settings_are_an_answer_not_an_error() {
         (&b"not json"[..], "expected ident"),
         (
             b"{\"runtimes\":[\"rkt\"]}",
-            "runtimes[0]: unknown value `rkt`",
+            "runtimes[0]: unknown variant `rkt`",
         ),
         (
             b"42",

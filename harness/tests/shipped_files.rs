@@ -138,13 +138,16 @@ fn check_settings(settings: &serde_json::Value) -> Result<(), String> {
     testkit::validate_settings(&mut policy, settings)
 }
 
-/// The backticked names a settings error lists after "expected one of".
+/// The backticked names a settings error lists after "expected" (serde's words: "expected
+/// one of `a`, `b`, `c`", "expected `a` or `b`").
 fn accepted_names(settings: serde_json::Value) -> Vec<String> {
     let message = check_settings(&settings).unwrap_err();
     let (_, list) = message
-        .split_once("expected one of ")
+        .split_once("expected ")
         .unwrap_or_else(|| panic!("no list of accepted values in {message}"));
-    list.split(", ")
+    list.trim_start_matches("one of ")
+        .split(", ")
+        .flat_map(|names| names.split(" or "))
         .map(|name| name.trim_matches('`').to_string())
         .collect()
 }

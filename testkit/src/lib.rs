@@ -28,13 +28,14 @@ pub struct Native;
 
 impl Evaluator for Native {
     fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
-        use docker_socket_policy_core::{self as core, ToJson};
-        Ok(match operation {
-            "validate" => core::evaluate(payload).to_json(),
-            "validate_settings" => core::check_settings(payload).to_json(),
-            "report" => core::evaluate_with_report(payload).to_json(),
+        use docker_socket_policy_core as core;
+        match operation {
+            "validate" => serde_json::to_vec(&core::evaluate(payload)),
+            "validate_settings" => serde_json::to_vec(&core::check_settings(payload)),
+            "report" => serde_json::to_vec(&core::evaluate_with_report(payload)),
             other => return Err(format!("the policy has no function {other:?}")),
-        })
+        }
+        .map_err(|error| format!("cannot write the answer: {error}"))
     }
 }
 

@@ -1,0 +1,176 @@
+//! Reading JSON through serde, with messages that name the field: `path: what is wrong`, as
+//! serde words it (the field path from `serde_path_to_error`).
+
+use serde::de::value::{MapAccessDeserializer, StrDeserializer};
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, de};
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+/// Reads `text` as a `T`; an error names the field it is about.
+pub fn from_slice<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, String> {
+    let mut reader = serde_json::Deserializer::from_slice(text);
+    let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| describe("", &e))?;
+    reader.end().map_err(|error| describe_json("", &error))?;
+    Ok(value)
+}
+
+/// `prefix.path: message`. A value of the wrong type or shape is told by its field alone; a
+/// syntax error keeps serde_json's line and column, which say where the text breaks.
+pub fn describe(prefix: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let mut path = error.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    let path = match (prefix.is_empty(), path.is_empty()) {
+        (true, _) => path,
+        (false, true) => prefix.to_string(),
+        (false, false) if path.starts_with('[') => format!("{prefix}{path}"),
+        (false, false) => format!("{prefix}.{path}"),
+    };
+    describe_json(&path, error.inner())
+}
+
+fn describe_json(path: &str, error: &serde_json::Error) -> String {
+    let mut message = error.to_string();
+    if error.is_data() {
+        let at = format!(" at line {} column {}", error.line(), error.column());
+        if let Some(plain) = message.strip_suffix(&at) {
+            message = plain.to_string();
+        }
+    }
+    match path.is_empty() {
+        true => message,
+        false => format!("{path}: {message}"),
+    }
+}
+
+/// What a type read as a [`Map`] is, for an error: "a map of settings".
+pub trait Named {
+    const EXPECTING: &'static str;
+}
+
+/// A struct read from a JSON object only: serde's derive also takes an array of the fields in
+/// order, which no one writes on purpose.
+#[derive(Debug)]
+pub struct Map<T>(pub T);
+
+impl<'de, T: Deserialize<'de> + Named> Deserialize<'de> for Map<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Named> Visitor<'de> for Fields<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(T::EXPECTING)
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<T, M::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(Fields(PhantomData)).map(Map)
+    }
+}
+
+/// A list of [`Map`]s, for `#[serde(deserialize_with)]`.
+pub fn maps<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Named,
+{
+    let maps: Vec<Map<T>> = Deserialize::deserialize(d)?;
+    Ok(maps.into_iter().map(|Map(value)| value).collect())
+}
+
+/// An enum read from its name: serde_json takes an enum from a string or a map, and words a
+/// value of any other type as a syntax error ("expected value").
+pub struct Choice<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Choice<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = Cow::<str>::deserialize(deserializer)?;
+        T::deserialize(StrDeserializer::<de::value::Error>::new(&name))
+            .map(Choice)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// A [`Choice`], for `#[serde(deserialize_with)]`.
+pub fn choice<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T, D::Error> {
+    Choice::deserialize(d).map(|Choice(value)| value)
+}
+
+/// A list of [`Choice`]s, for `#[serde(deserialize_with)]`.
+pub fn choices<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+    let choices: Vec<Choice<T>> = Deserialize::deserialize(d)?;
+    Ok(choices.into_iter().map(|Choice(value)| value).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Probe<'a> {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+        enabled: Option<bool>,
+        list: Option<Vec<Cow<'a, str>>>,
+    }
+
+    impl Named for Probe<'_> {
+        const EXPECTING: &'static str = "a probe";
+    }
+
+    #[test]
+    fn names_the_field_and_what_is_wrong() {
+        let read = |text: &str| from_slice::<Map<Probe>>(text.as_bytes()).map(|_| ());
+        assert_eq!(
+            read(r#"{"name":"a","name":"b"}"#).unwrap_err(),
+            "duplicate field `name`"
+        );
+        assert_eq!(
+            read(r#"{"enabled":true}"#).unwrap_err(),
+            "missing field `name`"
+        );
+        assert_eq!(
+            read(r#"{"name":"a","list":["x",7]}"#).unwrap_err(),
+            "list[1]: invalid type: integer `7`, expected a string"
+        );
+        assert_eq!(
+            read(r#"["a"]"#).unwrap_err(),
+            "invalid type: sequence, expected a probe"
+        );
+        assert_eq!(
+            read(r#"{"name":"a","other":[1,}"#).unwrap_err(),
+            "other: expected value at line 1 column 24"
+        );
+        assert_eq!(
+            read(r#"{"name":"a"} x"#).unwrap_err(),
+            "trailing characters at line 1 column 14"
+        );
+        // What `Map` is for: the derive alone takes an array of the fields in order.
+        assert_eq!(
+            from_slice::<Probe>(br#"["p", true, null]"#).unwrap().name,
+            "p"
+        );
+        assert_eq!(
+            from_slice::<Map<Probe>>(br#"{"name":"a","enabled":"x"}"#).unwrap_err(),
+            "enabled: invalid type: string \"x\", expected a boolean"
+        );
+        let error = serde_path_to_error::deserialize::<_, Probe>(
+            &mut serde_json::Deserializer::from_str(r#"{"name":1}"#),
+        )
+        .unwrap_err();
+        assert_eq!(
+            describe("spec.containers[0]", &error),
+            "spec.containers[0].name: invalid type: integer `1`, expected a string"
+        );
+    }
+
+    #[test]
+    fn borrows_strings_without_escapes() {
+        let probe: Probe = from_slice(br#"{"name":"p","list":["a\u0062"]}"#).unwrap();
+        assert!(matches!(probe.name, Cow::Borrowed("p")));
+        assert!(matches!(&probe.list.unwrap()[0], Cow::Owned(s) if s == "ab"));
+    }
+}
