@@ -4,14 +4,14 @@
 use crate::exemptions::{self, Exempted};
 use crate::exposures::{ContainerRef, Finding, Reach, VolumeExposure, scan_pod_spec};
 use crate::host_path::HostPath;
-use crate::json::WithText;
 use crate::json_text;
 use crate::kinds::{self, Located, PodSpecAt, Target};
 use crate::message;
 use crate::mutation;
 use crate::patches;
 use crate::request::{
-    AdmissionRequest, KubeObject, Operation, PartError, Payload, PersistentVolumeSpec, read_at,
+    self, AdmissionRequest, ObjectMeta, ObjectRead, Operation, PartError, PersistentVolumeSpec,
+    Spec, read_at, read_object,
 };
 use crate::response::ValidationResponse;
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
@@ -22,9 +22,9 @@ use std::collections::BTreeSet;
 
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
 pub fn validate(raw: &[u8]) -> ValidationResponse {
-    match Payload::parse(raw) {
-        Ok((request, settings)) => match Sites::read(&request, &settings, raw) {
-            Ok(sites) => respond(decide(&request, &sites, &settings, raw)),
+    match request::parse(raw) {
+        Ok((request, settings)) => match Sites::read(&request, &settings) {
+            Ok(sites) => respond(decide(&request, &sites, &settings)),
             Err(message) => reject(message, Vec::new()),
         },
         Err(error) => reject(error.to_string(), Vec::new()),
@@ -55,7 +55,8 @@ pub struct Site<'a> {
     pub old: Option<Subject<'a>>,
 }
 
-/// Every place of a request's object the policy judges, read at its kind's places.
+/// Every place of a request's object the policy judges, read at its kind's places, with the
+/// metadata of the object and of the old object.
 #[derive(Debug, Default)]
 pub struct Sites<'a> {
     pub sites: Vec<Site<'a>>,
@@ -63,17 +64,25 @@ pub struct Sites<'a> {
     pub discovered: bool,
     /// The object's kind is one the policy reads (or one it searched).
     pub inspected: bool,
+    pub meta: ObjectMeta<'a>,
+    /// Read for an UPDATE only.
+    pub old_meta: Option<ObjectMeta<'a>>,
+}
+
+/// How a message names the objects of a request.
+const OBJECT: &str = "request.object";
+const OLD_OBJECT: &str = "request.oldObject";
+
+fn unreadable(object: &str) -> impl Fn(PartError) -> String + '_ {
+    move |error| format!("cannot read the request: {}", error.locate(object))
 }
 
 impl<'a> Sites<'a> {
-    /// Reads the places of the object (and of the old object) that the kind's row names. A
-    /// place of a known kind that is not what the row says is an error; a candidate place of
-    /// an unknown kind that is not a pod template that lists containers is passed over.
-    pub fn read(
-        request: &'a AdmissionRequest<'a>,
-        settings: &Settings,
-        raw: &[u8],
-    ) -> Result<Sites<'a>, String> {
+    /// Reads the places of the object (and of the old object) that the kind's row names, each
+    /// object in one pass with its metadata. A place of a known kind that is not what the row
+    /// says is an error; a candidate place of an unknown kind that is not a pod template that
+    /// lists containers is passed over.
+    pub fn read(request: &AdmissionRequest<'a>, settings: &Settings) -> Result<Sites<'a>, String> {
         let known = kinds::target(&request.kind.group, &request.kind.kind);
         let (target, discovered) = match (known, settings.unknown_kinds) {
             (Some(target), _) => (target, false),
@@ -81,50 +90,107 @@ impl<'a> Sites<'a> {
             (None, UnknownKinds::Ignore) => return Ok(Sites::default()),
         };
         let mut sites = Sites {
-            sites: Vec::new(),
             discovered,
             inspected: !discovered,
+            ..Sites::default()
         };
         let (Some(object), true) = (
-            &request.object,
+            request.object,
             matches!(request.operation(), Operation::Create | Operation::Update),
         ) else {
             return Ok(sites);
         };
-        let unreadable =
-            |error: PartError| format!("cannot read the request: {}", error.locate(raw));
-        let read = |text: &'a [u8], at: Option<PodSpecAt>| -> Result<Option<Subject<'a>>, String> {
-            match at {
-                None => Ok(read_at::<PersistentVolumeSpec>(text, &["spec"])
-                    .map_err(unreadable)?
-                    .map(Subject::PersistentVolume)),
-                Some(at) => match at.read(text) {
-                    Ok(Some(located)) if !discovered || located.spec.has_containers() => {
-                        Ok(Some(Subject::PodSpec(Box::new(located))))
-                    }
-                    Ok(_) => Ok(None),
-                    Err(_) if discovered => Ok(None),
-                    Err(error) => Err(unreadable(error)),
-                },
+        let old = match request.operation() {
+            Operation::Update => request.old_object,
+            _ => None,
+        };
+        match target {
+            Target::PersistentVolume => {
+                let places: [&[&str]; 1] = [&["spec"]];
+                let new: ObjectRead<PersistentVolumeSpec> =
+                    read_object(object, &places).map_err(unreadable(OBJECT))?;
+                let old = old
+                    .map(|old| read_object::<PersistentVolumeSpec>(old, &places))
+                    .transpose()
+                    .map_err(unreadable(OLD_OBJECT))?;
+                sites.meta = new.meta;
+                let old_found = old.map(|old| {
+                    sites.old_meta = Some(old.meta);
+                    old.found
+                });
+                let old_spec = old_found.and_then(|found| found.into_iter().next().flatten());
+                if let Some(spec) = new.found.into_iter().next().flatten() {
+                    sites.sites.push(Site {
+                        new: Subject::PersistentVolume(spec),
+                        old: old_spec.map(Subject::PersistentVolume),
+                    });
+                }
             }
-        };
-        let places: Vec<Option<PodSpecAt>> = match target {
-            Target::PodSpecs(places) => places.iter().copied().map(Some).collect(),
-            Target::PersistentVolume => vec![None],
-        };
-        let update = request.operation() == Operation::Update;
-        for at in places {
-            let Some(new) = read(object.text, at)? else {
-                continue;
-            };
-            let old = match (update, &request.old_object) {
-                (true, Some(old)) => read(old.text, at)?,
-                _ => None,
-            };
-            sites.sites.push(Site { new, old });
+            Target::PodSpecs(places) if discovered => {
+                sites.meta = read_object::<Spec>(object, &[])
+                    .map_err(unreadable(OBJECT))?
+                    .meta;
+                if let Some(old) = old {
+                    let read = read_object::<Spec>(old, &[]).map_err(unreadable(OLD_OBJECT))?;
+                    sites.old_meta = Some(read.meta);
+                }
+                // Each candidate apart: what is not a pod template there is passed over.
+                let candidate = |text, at: PodSpecAt| match read_at::<Spec>(text, at.keys()) {
+                    Ok(Some(spec)) if spec.has_containers() => Some(Located::new(at, spec)),
+                    _ => None,
+                };
+                for &at in places {
+                    let Some(new) = candidate(object, at) else {
+                        continue;
+                    };
+                    let old = old.and_then(|old| candidate(old, at));
+                    sites.sites.push(Site {
+                        new: Subject::PodSpec(Box::new(new)),
+                        old: old.map(|old| Subject::PodSpec(Box::new(old))),
+                    });
+                }
+            }
+            Target::PodSpecs(places) => {
+                let keys: Vec<&[&str]> = places.iter().map(PodSpecAt::keys).collect();
+                let new: ObjectRead<Spec> =
+                    read_object(object, &keys).map_err(unreadable(OBJECT))?;
+                let old = old
+                    .map(|old| read_object::<Spec>(old, &keys))
+                    .transpose()
+                    .map_err(unreadable(OLD_OBJECT))?;
+                sites.meta = new.meta;
+                let mut old_found = match old {
+                    Some(old) => {
+                        sites.old_meta = Some(old.meta);
+                        old.found
+                    }
+                    None => Vec::new(),
+                }
+                .into_iter();
+                for (&at, new) in places.iter().zip(new.found) {
+                    let old = old_found.next().flatten();
+                    let Some(new) = new else {
+                        continue;
+                    };
+                    let subject = |spec| Subject::PodSpec(Box::new(Located::new(at, spec)));
+                    sites.sites.push(Site {
+                        new: subject(new),
+                        old: old.map(subject),
+                    });
+                }
+            }
         }
         sites.inspected |= !sites.sites.is_empty();
         Ok(sites)
+    }
+
+    /// The namespace of the request (the API server refuses an object whose own namespace
+    /// differs, so the object's is only a fallback for hand-written requests).
+    pub fn namespace<'s>(&'s self, request: &'s AdmissionRequest) -> &'s str {
+        match request.namespace.is_empty() {
+            false => &request.namespace,
+            true => self.meta.namespace.as_deref().unwrap_or_default(),
+        }
     }
 }
 
@@ -328,7 +394,7 @@ pub fn judge<'a, 's>(
 pub fn scan<'a, 's>(
     subject: &'a Subject<'s>,
     catalog: &SocketCatalog,
-) -> Result<Vec<VolumeExposure<'a>>, &'a PartError<'s>> {
+) -> Result<Vec<VolumeExposure<'a>>, &'a PartError> {
     match subject {
         Subject::PodSpec(located) => scan_pod_spec(&located.parts(), catalog),
         // The kubelet bind-mounts a `local` PersistentVolume exactly as a hostPath one.
@@ -357,12 +423,11 @@ pub fn scan<'a, 's>(
 }
 
 /// The decision on a request, as a [`Verdict`]: each place of the object judged, the
-/// verdicts combined; `raw` locates a container that cannot be read.
+/// verdicts combined.
 fn decide<'a>(
     request: &'a AdmissionRequest<'a>,
     sites: &'a Sites<'a>,
     settings: &Settings,
-    raw: &[u8],
 ) -> Verdict<'a> {
     if !sites.inspected {
         return Verdict::accept(Vec::new());
@@ -385,17 +450,17 @@ fn decide<'a>(
     // deletionTimestamp sent with a CREATE after the webhooks, and an UPDATE that sets one can
     // still change the spec.
     let being_deleted = update
-        && request
-            .old_object
+        && sites
+            .old_meta
             .as_ref()
-            .is_some_and(|old| old.metadata().deletion_timestamp.is_some());
+            .is_some_and(|old| old.deletion_timestamp.is_some());
     if being_deleted {
         return Verdict::accept(Vec::new());
     }
     let mut verdicts = sites
         .sites
         .iter()
-        .map(|site| decide_site(request, site, sites.discovered, update, settings, raw));
+        .map(|site| decide_site(request, sites, site, update, settings));
     match (verdicts.next(), verdicts.next()) {
         (None, _) => Verdict::accept(Vec::new()),
         (Some(only), None) => only,
@@ -452,32 +517,31 @@ fn combine<'a>(verdicts: impl Iterator<Item = Verdict<'a>>) -> Verdict<'a> {
 /// The decision on one place of the request's object.
 fn decide_site<'a>(
     request: &'a AdmissionRequest<'a>,
+    sites: &'a Sites<'a>,
     site: &'a Site<'a>,
-    discovered: bool,
     update: bool,
     settings: &Settings,
-    raw: &[u8],
 ) -> Verdict<'a> {
-    let Some(object) = &request.object else {
+    let Some(object) = request.object else {
         return Verdict::accept(Vec::new());
     };
-    let meta = object.metadata();
+    let meta = &sites.meta;
     let at = site.new.pod_spec_at();
     let mut name = message::object_name(&request.kind.kind, meta);
-    if let (true, Some(at)) = (discovered, at) {
+    if let (true, Some(at)) = (sites.discovered, at) {
         name = message::discovered(&name, &at.path());
     }
     let catalog = settings.catalog();
-    let unreadable = |error: &PartError| {
+    let unreadable = |object: &str, error: &PartError| {
         Verdict::reject(
-            format!("cannot read the request: {}", error.locate(raw)),
+            format!("cannot read the request: {}", error.locate(object)),
             Vec::new(),
         )
     };
-    let namespace = request.namespace();
+    let namespace = sites.namespace(request);
     let exposures = match scan(&site.new, &catalog) {
         Ok(exposures) => exposures,
-        Err(error) => return unreadable(error),
+        Err(error) => return unreadable(OBJECT, error),
     };
     if let Subject::PodSpec(located) = &site.new {
         let mut problems = patches::problems(located);
@@ -519,7 +583,7 @@ fn decide_site<'a>(
     let old = match (update, &site.old) {
         (true, Some(old)) => match scan(old, &catalog) {
             Ok(exposures) => judge(exposures, settings, namespace).keys(identity),
-            Err(error) => return unreadable(error),
+            Err(error) => return unreadable(OLD_OBJECT, error),
         },
         _ => BTreeSet::new(),
     };
@@ -585,7 +649,7 @@ fn decide_site<'a>(
     warnings.extend(existing_warnings);
     match at {
         Some(at) if !removals.is_empty() => Verdict::Mutate {
-            object: object.text,
+            object: object.get().as_bytes(),
             edits: vec![(at, removals)],
             warnings,
             exempted,
@@ -677,11 +741,8 @@ fn split_new<'a>(
 /// True when the pod template of an UPDATE differs from the old one in any field. Only this
 /// rare path (an update of a workload that already exposes a socket) compares whole templates.
 fn template_changed(request: &AdmissionRequest, at: PodSpecAt) -> bool {
-    fn template<'t>(
-        object: &Option<WithText<'t, Box<KubeObject>>>,
-        keys: &[&str],
-    ) -> Option<&'t [u8]> {
-        json_text::at(object.as_ref()?.text, keys)
+    fn template<'t>(object: &Option<&'t RawValue>, keys: &[&str]) -> Option<&'t [u8]> {
+        json_text::at(object.as_ref()?.get().as_bytes(), keys)
     }
     let keys = at.template_keys();
     match (
@@ -803,15 +864,15 @@ pub fn report(raw: &[u8]) -> Report {
         findings: Vec::new(),
         not_inspected: None,
     };
-    let (request, settings) = match Payload::parse(raw) {
+    let (request, settings) = match request::parse(raw) {
         Ok(read) => read,
         Err(error) => return failed(error.to_string()),
     };
-    let sites = match Sites::read(&request, &settings, raw) {
+    let sites = match Sites::read(&request, &settings) {
         Ok(sites) => sites,
         Err(message) => return failed(message),
     };
-    let response = respond(decide(&request, &sites, &settings, raw));
+    let response = respond(decide(&request, &sites, &settings));
     let mut findings = Vec::new();
     // A plain acceptance (e.g. of an object being deleted) lists nothing: the rows never
     // contradict the verdict.
@@ -820,7 +881,7 @@ pub fn report(raw: &[u8]) -> Report {
     let catalog = settings.catalog();
     for site in sites.sites.iter().filter(|_| !plain_accept) {
         let exposures = scan(&site.new, &catalog).unwrap_or_default();
-        let judged = judge(exposures, &settings, request.namespace());
+        let judged = judge(exposures, &settings, sites.namespace(&request));
         let persistent_volume = site.new.pod_spec_at().is_none();
         let rows = |severity, volumes: &[VolumeExposure]| {
             volumes

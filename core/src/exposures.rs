@@ -105,7 +105,7 @@ impl VolumeExposure<'_> {
 pub fn scan_pod_spec<'a, 's>(
     parts: &[&'a Spec<'s>],
     catalog: &SocketCatalog,
-) -> Result<Vec<VolumeExposure<'a>>, &'a PartError<'s>> {
+) -> Result<Vec<VolumeExposure<'a>>, &'a PartError> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
     let mut by_name: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
     let volumes = parts
@@ -224,7 +224,7 @@ pub fn scan_pod_spec<'a, 's>(
 fn add_reachers<'a, 's>(
     parts: &[&'a Spec<'s>],
     exposures: &mut [VolumeExposure<'a>],
-) -> Result<(), &'a PartError<'s>> {
+) -> Result<(), &'a PartError> {
     let shared = parts.iter().find_map(|spec| shared_processes(spec));
     let mut add = |container: &'a Container<'s>, kind| {
         let me = container_ref(container, kind);
@@ -306,7 +306,7 @@ fn for_each_container<'b, 'x>(
     parts: &[&'b Spec<'x>],
     volumes: &VolumeNames,
     mut visit: impl FnMut(&'b Container<'x>, ContainerKind),
-) -> Result<(), &'b PartError<'x>> {
+) -> Result<(), &'b PartError> {
     for spec in parts {
         spec.visit_containers(Some(volumes), |container, list| {
             visit(container, ContainerKind::ALL[list]);
@@ -324,7 +324,7 @@ mod tests {
     type FindingText = (String, String, Vec<String>);
 
     fn scan(spec: &str) -> Vec<(String, Vec<FindingText>)> {
-        let spec: Spec = crate::json::from_str(spec).unwrap();
+        let spec: Spec = serde_json::from_str(spec).unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
         scan_pod_spec(&[&spec], &catalog)
             .unwrap()
@@ -407,7 +407,7 @@ mod tests {
 
     #[test]
     fn sub_path_expr_into_a_directory_counts_as_the_socket() {
-        let spec: Spec = crate::json::from_str(
+        let spec: Spec = serde_json::from_str(
             r#"{"volumes":[{"name":"run","hostPath":{"path":"/var/run"}}],
             "containers":[{"name":"a","volumeMounts":[{"name":"run","mountPath":"/x","subPathExpr":"$(POD)"}]}]}"#,
         )

@@ -7,12 +7,40 @@
 //! The texts are parts of a request the reader has already checked: a part that is not what a
 //! function looks for (not an object, not an array) reads as absent.
 
-use crate::json::Reader;
+use crate::read::Text;
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::fmt;
 use std::ops::Range;
 
 /// An object's fields: each key decoded, each value as its text.
-pub(crate) type Fields<'t> = Vec<(Cow<'t, [u8]>, &'t [u8])>;
+pub(crate) type Fields<'t> = Vec<(Cow<'t, str>, &'t [u8])>;
+
+/// The fields of an object, in the order written.
+struct InOrder<'t>(Fields<'t>);
+
+impl<'de> Deserialize<'de> for InOrder<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = InOrder<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<InOrder<'de>, M::Error> {
+                let mut fields = Vec::new();
+                while let Some(Text(key)) = map.next_key()? {
+                    let value: &RawValue = map.next_value()?;
+                    fields.push((key, value.get().as_bytes()));
+                }
+                Ok(InOrder(fields))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
 
 /// The fields of the object `text` in the order written, keys decoded, values as their text;
 /// `None` if `text` is not an object.
@@ -20,23 +48,16 @@ pub(crate) fn fields(text: &[u8]) -> Option<Fields<'_>> {
     if first(text) != Some(b'{') {
         return None;
     }
-    let mut reader = Reader::new(text);
-    reader.begin_object("a map").ok()?;
-    let mut fields = Vec::new();
-    let mut after_value = false;
-    while let Some(key) = reader.next_key(&mut after_value).ok()? {
-        fields.push((key, reader.raw().ok()?));
-    }
-    Some(fields)
+    serde_json::from_slice::<InOrder>(text)
+        .ok()
+        .map(|InOrder(fields)| fields)
 }
 
 /// The value of `key` in the object `text`; the last one if the key is repeated, as
 /// Kubernetes (and serde_json) read it.
 pub(crate) fn field<'t>(text: &'t [u8], key: &str) -> Option<&'t [u8]> {
     let fields = fields(text)?;
-    let (_, value) = fields
-        .into_iter()
-        .rfind(|(name, _)| **name == *key.as_bytes())?;
+    let (_, value) = fields.into_iter().rfind(|(name, _)| name == key)?;
     Some(value)
 }
 
@@ -50,23 +71,20 @@ pub(crate) fn items(text: &[u8]) -> Option<Vec<&[u8]>> {
     if first(text) != Some(b'[') {
         return None;
     }
-    let mut reader = Reader::new(text);
-    let mut items = Vec::new();
-    reader
-        .array(|reader| {
-            items.push(reader.raw()?);
-            Ok(())
-        })
-        .ok()?;
-    Some(items)
+    let items: Vec<&RawValue> = serde_json::from_slice(text).ok()?;
+    Some(
+        items
+            .into_iter()
+            .map(|item| item.get().as_bytes())
+            .collect(),
+    )
 }
 
 /// The string `text`, decoded; `None` if `text` is not a string.
 pub(crate) fn string(text: &[u8]) -> Option<Cow<'_, str>> {
-    if first(text) != Some(b'"') {
-        return None;
-    }
-    Reader::new(text).string().ok()
+    serde_json::from_slice::<Text>(text)
+        .ok()
+        .map(|Text(text)| text)
 }
 
 /// Whether two values are equal as JSON: objects whatever the order of their keys, strings
@@ -195,8 +213,8 @@ mod tests {
     fn reads_fields_items_and_strings_as_written() {
         let text = br#" {"a": [1, {"b":"x\u0041"}], "a":2, "c":"\"q\""} "#;
         let read = fields(text).unwrap();
-        let keys: Vec<&[u8]> = read.iter().map(|(key, _)| &**key).collect();
-        assert_eq!(keys, [&b"a"[..], b"a", b"c"]);
+        let keys: Vec<&str> = read.iter().map(|(key, _)| &**key).collect();
+        assert_eq!(keys, ["a", "a", "c"]);
         assert_eq!(field(text, "a"), Some(&b"2"[..]));
         assert_eq!(field(text, "z"), None);
         let list = items(read[0].1).unwrap();
@@ -277,13 +295,32 @@ mod tests {
         assert_eq!(edits.finish(), None);
     }
 
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(".{0,6}", inner, 0..6)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1000))]
 
         #[test]
         fn same_is_serde_json_equality(
-            a in crate::json::tests::json_value(),
-            other in crate::json::tests::json_value(),
+            a in json_value(),
+            other in json_value(),
             equal in any::<bool>(),
         ) {
             // -0.0 equals 0.0 as a number but is written apart, which the engine never does

@@ -2,7 +2,7 @@
 //! kind, used to read the object and to edit it.
 
 use crate::json_text::{self, Fields};
-use crate::request::{PartError, Spec, read_at};
+use crate::request::Spec;
 
 /// What the policy inspects in an object of a given kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,86 +92,86 @@ pub const CANDIDATES: &[PodSpecAt] = &[
     PodSpecAt::SpecNotPod,
 ];
 
-/// A pod spec read at its place in an object.
+/// A pod spec read at its place in an object, each of its parts knowing where it is.
 #[derive(Debug)]
 pub struct Located<'a> {
     pub at: PodSpecAt,
     pub spec: Spec<'a>,
 }
 
-impl PodSpecAt {
-    /// The pod spec (for a workflow, the workflow spec) of the object `text`, if it has one
-    /// there; an error if what is there is not one.
-    pub fn read<'a>(&self, text: &'a [u8]) -> Result<Option<Located<'a>>, PartError<'a>> {
-        let spec: Option<Spec> = read_at(text, self.keys())?;
-        Ok(spec.map(|spec| Located { at: *self, spec }))
-    }
-}
-
 impl<'a> Located<'a> {
+    /// The pod spec (for a workflow, the workflow spec) read at `at`; its parts are told where
+    /// they are, to locate what cannot be read in them.
+    pub fn new(at: PodSpecAt, mut spec: Spec<'a>) -> Located<'a> {
+        spec.path = at.path();
+        if at.is_workflow() {
+            let path = spec.path.clone();
+            if let Some(defaults) = &mut spec.template_defaults {
+                place_template(defaults, format!("{path}.templateDefaults"));
+            }
+            for (i, template) in spec.templates.iter_mut().flatten().enumerate() {
+                place_template(template, format!("{path}.templates[{i}]"));
+            }
+        }
+        Located { at, spec }
+    }
+
     /// The parts whose volumes and containers make up its Pods: the pod spec, or a workflow
     /// spec with its template defaults and templates (each followed by the templates inline
     /// in its steps and DAG tasks). A mount in any part reaches the volumes of every part
     /// (Argo gives each template the workflow's volumes; across templates this
-    /// over-approximates, which fails closed).
+    /// over-approximates, which fails closed). Each knows where it is (`Spec::path`).
     pub fn parts(&self) -> Vec<&Spec<'a>> {
-        self.named_parts()
-            .into_iter()
-            .map(|(_, part)| part)
-            .collect()
-    }
-
-    /// [`Located::parts`], each with where it is in the object.
-    pub fn named_parts(&self) -> Vec<(String, &Spec<'a>)> {
-        let mut parts = vec![(self.at.path(), &self.spec)];
+        let mut parts = vec![&self.spec];
         if self.at.is_workflow() {
-            let path = self.at.path();
-            if let Some(defaults) = &self.spec.template_defaults {
-                push_template(&mut parts, format!("{path}.templateDefaults"), defaults);
-            }
-            for (i, template) in self.spec.templates.iter().flatten().enumerate() {
-                push_template(&mut parts, format!("{path}.templates[{i}]"), template);
+            let templates = self.spec.templates.iter().flatten();
+            for template in self
+                .spec
+                .template_defaults
+                .as_deref()
+                .into_iter()
+                .chain(templates)
+            {
+                push_template(&mut parts, template);
             }
         }
         parts
     }
 }
 
-/// A workflow template and, after it, the templates inline in its steps and DAG tasks.
-fn push_template<'s, 'a>(
-    parts: &mut Vec<(String, &'s Spec<'a>)>,
-    path: String,
-    template: &'s Spec<'a>,
-) {
-    let inline: Vec<(String, &Spec)> = inline_templates(template)
-        .map(|(at, inline)| (format!("{path}{at}"), inline))
-        .collect();
-    parts.push((path, template));
-    for (path, inline) in inline {
-        push_template(parts, path, inline);
+/// Tells a workflow template, and the templates inline in it, where they are.
+fn place_template(template: &mut Spec, path: String) {
+    let steps = template.steps.iter_mut().flatten().enumerate();
+    for (i, parallel) in steps {
+        for (j, step) in parallel.iter_mut().enumerate() {
+            if let Some(inline) = &mut step.inline {
+                place_template(inline, format!("{path}.steps[{i}][{j}].inline"));
+            }
+        }
     }
+    let tasks = template
+        .dag
+        .iter_mut()
+        .flat_map(|dag| dag.tasks.iter_mut().flatten());
+    for (i, task) in tasks.enumerate() {
+        if let Some(inline) = &mut task.inline {
+            place_template(inline, format!("{path}.dag.tasks[{i}].inline"));
+        }
+    }
+    template.path = path;
 }
 
-/// The templates inline in a template's steps and DAG tasks, with where they are in it.
-fn inline_templates<'s, 'a>(
-    template: &'s Spec<'a>,
-) -> impl Iterator<Item = (String, &'s Spec<'a>)> {
-    let steps = template
-        .steps
-        .iter()
-        .flatten()
-        .enumerate()
-        .flat_map(|(i, parallel)| {
-            parallel.iter().enumerate().filter_map(move |(j, step)| {
-                Some((format!(".steps[{i}][{j}].inline"), step.inline.as_deref()?))
-            })
-        });
+/// A workflow template and, after it, the templates inline in its steps and DAG tasks.
+fn push_template<'s, 'a>(parts: &mut Vec<&'s Spec<'a>>, template: &'s Spec<'a>) {
+    parts.push(template);
+    let steps = template.steps.iter().flatten().flatten();
     let tasks = template
         .dag
         .iter()
-        .flat_map(|dag| dag.tasks.iter().flatten().enumerate())
-        .filter_map(|(i, task)| Some((format!(".dag.tasks[{i}].inline"), task.inline.as_deref()?)));
-    steps.chain(tasks)
+        .flat_map(|dag| dag.tasks.iter().flatten());
+    for inline in steps.chain(tasks).filter_map(|step| step.inline.as_deref()) {
+        push_template(parts, inline);
+    }
 }
 
 /// The templates inline in a template's text, in the order of [`inline_templates`].
@@ -315,6 +315,17 @@ impl PodSpecAt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::{PartError, read_at};
+    use serde_json::value::RawValue;
+
+    fn raw(text: &str) -> &RawValue {
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn read<'a>(text: &'a RawValue, at: PodSpecAt) -> Result<Option<Located<'a>>, PartError> {
+        let spec: Option<Spec> = read_at(text, at.keys())?;
+        Ok(spec.map(|spec| Located::new(at, spec)))
+    }
 
     #[test]
     fn every_handled_kind_has_a_target() {
@@ -384,13 +395,16 @@ mod tests {
 
     #[test]
     fn reads_only_the_place_of_the_kind() {
-        let text = br#"{"spec":{"template":"a string","local":true,"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}"#;
-        let located = PodSpecAt::JobTemplate.read(text).unwrap().unwrap();
+        let text = raw(
+            r#"{"spec":{"template":"a string","local":true,"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}"#,
+        );
+        let located = read(text, PodSpecAt::JobTemplate).unwrap().unwrap();
         assert_eq!(located.spec.container_lists(None).unwrap()[0][0].name, "c");
-        assert!(PodSpecAt::SpecTemplate.read(text).is_err());
-        assert!(PodSpecAt::Template.read(text).unwrap().is_none());
-        let twice = br#"{"spec":{"a":1},"spec":{"b":2}}"#;
-        assert!(PodSpecAt::Spec.read(twice).is_err());
+        assert_eq!(located.spec.path, "spec.jobTemplate.spec.template.spec");
+        assert!(read(text, PodSpecAt::SpecTemplate).is_err());
+        assert!(read(text, PodSpecAt::Template).unwrap().is_none());
+        let twice = raw(r#"{"spec":{"a":1},"spec":{"b":2}}"#);
+        assert!(read(twice, PodSpecAt::Spec).is_err());
     }
 
     #[test]
@@ -404,12 +418,9 @@ mod tests {
             "sidecars":[{"name":"side","mirrorVolumeMounts":true}],"initContainers":[{"name":"i"}],
             "containerSet":{"volumeMounts":[{"name":"v"}],"containers":[{"name":"c1"},{"name":"c2","volumeMounts":[{"name":"w"}]}]},
             "dag":{"tasks":[{"name":"d","inline":{"container":{"name":"in-dag"}}}]}}]}}}"#;
-        let located = PodSpecAt::CronWorkflow
-            .read(text.as_bytes())
-            .unwrap()
-            .unwrap();
-        let named = located.named_parts();
-        let paths: Vec<&str> = named.iter().map(|(path, _)| path.as_str()).collect();
+        let located = read(raw(text), PodSpecAt::CronWorkflow).unwrap().unwrap();
+        let parts = located.parts();
+        let paths: Vec<&str> = parts.iter().map(|part| part.path.as_str()).collect();
         assert_eq!(
             paths,
             [
@@ -437,7 +448,6 @@ mod tests {
                 })
                 .collect()
         };
-        let parts = located.parts();
         // Argo names a template's `container` or `script` main, whatever name it was given.
         assert_eq!(names(parts[1])[0], ["main[]"]);
         assert_eq!(names(parts[3])[0], ["main[]"]);
@@ -461,11 +471,8 @@ mod tests {
         let text_parts = PodSpecAt::CronWorkflow.text_parts(text.as_bytes()).unwrap();
         assert_eq!(text_parts.len(), paths.len());
         let (key, value) = &text_parts[1][0];
-        assert_eq!(
-            (&**key, *value),
-            (&b"container"[..], &br#"{"name":"d"}"#[..])
-        );
+        assert_eq!((&**key, *value), ("container", &br#"{"name":"d"}"#[..]));
         let (key, _) = &text_parts[6][0];
-        assert_eq!(&**key, b"container");
+        assert_eq!(&**key, "container");
     }
 }

@@ -8,22 +8,17 @@
 //! path exposes, [`kinds`] where each kind keeps its pod spec, [`exemptions`] which exposures a
 //! rule admits, [`exposures`] walks a pod spec, [`decision`] applies the settings and the
 //! CREATE/UPDATE rules, [`mutation`] edits the object, [`message`] writes what users read.
-//! [`request`] is the typed view of the request, read by [`json`] (which checks what it skips
-//! by serde_json's grammar and words what is not JSON as serde_json does) and [`fields`];
-//! [`json_text`] edits and compares whole objects as their text, and [`response`] writes the
-//! answers. The core depends on no crate: the module carries no general JSON library.
+//! [`request`] is the typed view of the request, read through serde derives over borrowed data
+//! ([`read`] words errors with the field's path); [`json_text`] edits and compares whole
+//! objects as their text, and [`response`] holds the answers the shells serialize.
 
 mod decision;
 mod exemptions;
 mod exposures;
-mod fields;
 mod host_path;
-mod json;
-mod json_path;
 mod json_text;
 mod kinds;
 pub mod kube_yaml;
-mod mentions;
 mod message;
 mod mutation;
 mod patches;
@@ -58,12 +53,4 @@ pub fn check_settings(payload: &[u8]) -> SettingsValidationResponse {
 #[cfg(fuzzing)]
 pub mod fuzzing {
     pub use crate::kube_yaml::{Value, documents, parse};
-
-    /// Whether the request reader takes `text` for one JSON value, as it checks what it skips,
-    /// and if not, the message it refuses it with.
-    pub fn json_skips(text: &[u8]) -> Result<(), String> {
-        crate::json::from_slice::<crate::json::Present>(text)
-            .map(|_| ())
-            .map_err(|error| crate::json::describe(text, &error))
-    }
 }

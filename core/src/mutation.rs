@@ -99,7 +99,7 @@ pub fn apply(object: &[u8], at: PodSpecAt, removals: &[Removal]) -> Result<Vec<u
     let mut edits = Edits::new(object);
     for fields in at.text_parts(object)? {
         for (key, value) in &fields {
-            if **key == *b"volumes" {
+            if key == "volumes" {
                 edits.retain(value, |volume| {
                     !removals.iter().any(|removal| match removal {
                         Removal::Volume { volume: name, .. } => name_of(volume, "") == *name,
@@ -195,7 +195,7 @@ fn name_of<'v>(value: &'v [u8], unnamed: &'v str) -> Cow<'v, str> {
 /// Everything in a part (its fields) that holds mounts, with its container kind: the
 /// containers of a pod spec and of an Argo template, and (as the list itself) the mounts of a
 /// `containerSet`.
-fn holders<'t>(fields: &[(Cow<'t, [u8]>, &'t [u8])]) -> Vec<(&'t [u8], ContainerKind, Unnamed)> {
+fn holders<'t>(fields: &[(Cow<'t, str>, &'t [u8])]) -> Vec<(&'t [u8], ContainerKind, Unnamed)> {
     let list = |value: &'t [u8], kind| -> Vec<(&'t [u8], ContainerKind, Unnamed)> {
         json_text::items(value)
             .into_iter()
@@ -206,16 +206,16 @@ fn holders<'t>(fields: &[(Cow<'t, [u8]>, &'t [u8])]) -> Vec<(&'t [u8], Container
     fields
         .iter()
         .flat_map(|(key, value)| match &**key {
-            b"containers" | b"sidecars" => list(value, ContainerKind::Container),
-            b"initContainers" => list(value, ContainerKind::Init),
-            b"ephemeralContainers" => list(value, ContainerKind::Ephemeral),
-            b"container" | b"script" => vec![(*value, ContainerKind::Container, Unnamed::Main)],
-            b"containerSet" => json_text::fields(value)
+            "containers" | "sidecars" => list(value, ContainerKind::Container),
+            "initContainers" => list(value, ContainerKind::Init),
+            "ephemeralContainers" => list(value, ContainerKind::Ephemeral),
+            "container" | "script" => vec![(*value, ContainerKind::Container, Unnamed::Main)],
+            "containerSet" => json_text::fields(value)
                 .into_iter()
                 .flatten()
                 .flat_map(|(key, value)| match &*key {
-                    b"containers" => list(value, ContainerKind::Container),
-                    b"volumeMounts" => {
+                    "containers" => list(value, ContainerKind::Container),
+                    "volumeMounts" => {
                         vec![(value, ContainerKind::Container, Unnamed::ContainerSet)]
                     }
                     _ => Vec::new(),

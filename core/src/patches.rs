@@ -13,10 +13,10 @@ use std::collections::BTreeSet;
 /// The problem of each `podSpecPatch` of a workflow that the policy cannot admit, by where it
 /// is (`spec.templates[0].podSpecPatch`).
 pub fn problems(located: &Located) -> Vec<(String, String)> {
-    let parts = located.named_parts();
+    let parts = located.parts();
     let patches: Vec<(&String, &str)> = parts
         .iter()
-        .filter_map(|(path, part)| Some((path, part.pod_spec_patch.as_deref()?)))
+        .filter_map(|part| Some((&part.path, part.pod_spec_patch.as_deref()?)))
         .collect();
     if patches.is_empty() {
         return Vec::new();
@@ -25,14 +25,14 @@ pub fn problems(located: &Located) -> Vec<(String, String)> {
     // every container that mounts one.
     let volumes: BTreeSet<&str> = parts
         .iter()
-        .flat_map(|(_, part)| part.volumes.iter().flatten())
+        .flat_map(|part| part.volumes.iter().flatten())
         .filter(|volume| volume.host_path.is_some())
         .map(|volume| &*volume.name)
         .collect();
     let mut mounters: BTreeSet<&str> = BTreeSet::new();
     if !volumes.is_empty() {
         let names = VolumeNames::new(volumes.iter().copied());
-        for (_, part) in &parts {
+        for part in &parts {
             // A container that cannot be read was refused by the scan already.
             let _ = part.visit_containers(Some(&names), |container, _| {
                 let mounts = container.volume_mounts.iter().flatten();
@@ -44,7 +44,7 @@ pub fn problems(located: &Located) -> Vec<(String, String)> {
     }
     // A container that mirrors the main container's mounts gets them when the Pod is built.
     if !mounters.is_empty() {
-        for (_, part) in &parts {
+        for part in &parts {
             let _ = part.visit_containers(None, |container, _| {
                 if container.mirror_volume_mounts == Some(true) {
                     mounters.insert(&container.name);

@@ -11,38 +11,45 @@ use std::marker::PhantomData;
 pub fn from_slice<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, String> {
     let mut reader = serde_json::Deserializer::from_slice(text);
     let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| describe("", &e))?;
-    reader.end().map_err(|error| describe_json("", &error))?;
+    reader.end().map_err(|error| message(&error))?;
     Ok(value)
 }
 
 /// `prefix.path: message`. A value of the wrong type or shape is told by its field alone; a
 /// syntax error keeps serde_json's line and column, which say where the text breaks.
 pub fn describe(prefix: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let mut path = error.path().to_string();
-    if path == "." {
-        path.clear();
-    }
-    let path = match (prefix.is_empty(), path.is_empty()) {
-        (true, _) => path,
-        (false, true) => prefix.to_string(),
-        (false, false) if path.starts_with('[') => format!("{prefix}{path}"),
-        (false, false) => format!("{prefix}.{path}"),
-    };
-    describe_json(&path, error.inner())
-}
-
-fn describe_json(path: &str, error: &serde_json::Error) -> String {
-    let mut message = error.to_string();
-    if error.is_data() {
-        let at = format!(" at line {} column {}", error.line(), error.column());
-        if let Some(plain) = message.strip_suffix(&at) {
-            message = plain.to_string();
-        }
-    }
+    let path = path(prefix, error);
+    let message = message(error.inner());
     match path.is_empty() {
         true => message,
         false => format!("{path}: {message}"),
     }
+}
+
+/// The field an error is about, after `prefix`: `spec.containers[0].image`.
+pub fn path(prefix: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let mut path = error.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    match (prefix.is_empty(), path.is_empty()) {
+        (true, _) => path,
+        (false, true) => prefix.to_string(),
+        (false, false) if path.starts_with('[') => format!("{prefix}{path}"),
+        (false, false) => format!("{prefix}.{path}"),
+    }
+}
+
+/// What is wrong, in serde_json's words; the line and column for a syntax error only.
+pub fn message(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    if error.is_data() {
+        let at = format!(" at line {} column {}", error.line(), error.column());
+        if let Some(plain) = message.strip_suffix(&at) {
+            return plain.to_string();
+        }
+    }
+    message
 }
 
 /// What a type read as a [`Map`] is, for an error: "a map of settings".
@@ -103,6 +110,36 @@ pub fn choice<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T,
 pub fn choices<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
     let choices: Vec<Choice<T>> = Deserialize::deserialize(d)?;
     Ok(choices.into_iter().map(|Choice(value)| value).collect())
+}
+
+/// A string, borrowed from the text unless it has escapes to decode (serde's derive borrows a
+/// `Cow<str>` field, but not one in an `Option`). Keys are matched decoded, as Kubernetes
+/// matches them.
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Chars;
+        impl<'de> Visitor<'de> for Chars {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text.to_string())))
+            }
+        }
+        deserializer.deserialize_str(Chars)
+    }
+}
+
+/// An optional [`Text`], for `#[serde(deserialize_with)]`.
+pub fn text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    let text: Option<Text> = Deserialize::deserialize(d)?;
+    Ok(text.map(|Text(text)| text))
 }
 
 #[cfg(test)]

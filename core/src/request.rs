@@ -1,34 +1,39 @@
-//! A typed view of the admission request that reads only what the policy decides on.
+//! The admission request as the policy reads it: serde derives over borrowed data.
 //!
-//! Everything else in the object (env, probes, resources, unknown fields of newer Kubernetes
-//! versions) is checked and skipped without being built, keys are matched as bytes and the
-//! strings it reads borrow from the payload (see `json` and `fields`), and each container is
-//! kept as its JSON, read only if it may name a hostPath volume, which keeps evaluation close
-//! to the cost of reading the request once. One struct serves every kind: each kind's pod spec
-//! sits at a different place (see `kinds`), and fields a kind does not have are simply absent.
+//! The request is read in one pass with its objects kept as their text
+//! (`&serde_json::value::RawValue`); each object is then read once more, for its metadata and
+//! the places its kind keeps its pod specs (see [`read_object`] and `kinds`). Inside a pod
+//! spec every container is kept as its text until a hostPath volume makes it matter: almost
+//! every Pod has none, and in the others few containers mount one ([`RawContainer`]). Strings
+//! borrow from the payload unless they have escapes to decode. Fields a kind does not have are
+//! simply absent; everything else is skipped unbuilt.
 
-use crate::fields::object_fields;
-use crate::json::{self, Present, Raw, Read, Reader, WithText};
-use crate::mentions::{self, Needle};
+use crate::read::{self, Map, Named};
 use crate::settings::Settings;
+use memchr::memmem::Finder;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::fmt;
 
 /// A string of the request: borrowed unless it had escapes to decode.
 pub type Str<'a> = Cow<'a, str>;
 
 /// The waPC `validate` payload.
-#[derive(Debug, Default)]
-pub struct Payload<'a> {
-    pub request: AdmissionRequest<'a>,
+#[derive(Debug, Deserialize)]
+struct Payload<'a> {
+    #[serde(borrow)]
+    request: Map<AdmissionRequest<'a>>,
     /// Read apart, so that an error in them is told as a settings error.
-    settings: Option<Raw<'a>>,
+    #[serde(borrow, default)]
+    settings: Option<&'a RawValue>,
 }
 
-object_fields!(Payload, "a validate payload", {
-    "request" => request,
-    "settings" => settings,
-}, required: ["request"]);
+impl Named for Payload<'_> {
+    const EXPECTING: &'static str = "a validate payload";
+}
 
 /// What could not be read from a `validate` payload, with the field it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +42,8 @@ pub enum ReadError {
     Settings(String),
 }
 
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReadError::Request(error) => write!(f, "cannot read the request: {error}"),
             ReadError::Settings(error) => write!(f, "invalid settings: {error}"),
@@ -46,17 +51,16 @@ impl std::fmt::Display for ReadError {
     }
 }
 
-impl<'a> Payload<'a> {
-    /// Reads the request and the checked settings (the defaults when there are none).
-    pub fn parse(raw: &'a [u8]) -> Result<(AdmissionRequest<'a>, Settings), ReadError> {
-        let payload: Payload =
-            json::from_slice(raw).map_err(|e| ReadError::Request(json::describe(raw, &e)))?;
-        let settings = match payload.settings {
-            None => Settings::default(),
-            Some(Raw(settings)) => Settings::from_json(settings).map_err(ReadError::Settings)?,
-        };
-        Ok((payload.request, settings))
-    }
+/// Reads the request and the checked settings (the defaults when there are none).
+pub fn parse(raw: &[u8]) -> Result<(AdmissionRequest<'_>, Settings), ReadError> {
+    let Map(payload): Map<Payload> = read::from_slice(raw).map_err(ReadError::Request)?;
+    let settings = match payload.settings {
+        None => Settings::default(),
+        Some(settings) => {
+            Settings::from_json(settings.get().as_bytes()).map_err(ReadError::Settings)?
+        }
+    };
+    Ok((payload.request.0, settings))
 }
 
 /// What a request does to its object. The policy judges creations and updates; a deletion or a
@@ -68,17 +72,26 @@ pub enum Operation {
     Other,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdmissionRequest<'a> {
+    #[serde(borrow)]
     pub kind: GroupVersionKind<'a>,
     /// As written; see [`AdmissionRequest::operation`].
-    pub operation_name: Str<'a>,
+    #[serde(borrow, default, rename = "operation")]
+    pub operation_name: Cow<'a, str>,
     /// Empty for a cluster-scoped object.
-    namespace: Str<'a>,
-    // Boxed, as are some specs below: these structs are large, and each reader returns what it
-    // builds by value. With their text, for the paths that need an object whole (`json_text`).
-    pub object: Option<WithText<'a, Box<KubeObject<'a>>>>,
-    pub old_object: Option<WithText<'a, Box<KubeObject<'a>>>>,
+    #[serde(borrow, default)]
+    pub namespace: Cow<'a, str>,
+    /// The objects as their text, read at their kind's places when the request is judged.
+    #[serde(borrow, default)]
+    pub object: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub old_object: Option<&'a RawValue>,
+}
+
+impl Named for AdmissionRequest<'_> {
+    const EXPECTING: &'static str = "an admission request";
 }
 
 impl AdmissionRequest<'_> {
@@ -91,81 +104,30 @@ impl AdmissionRequest<'_> {
     }
 }
 
-object_fields!(AdmissionRequest, "an admission request", {
-    "kind" => kind,
-    "operation" => operation_name,
-    "namespace" => namespace,
-    "object" => object,
-    "oldObject" => old_object,
-}, required: ["kind"]);
-
-impl AdmissionRequest<'_> {
-    /// The namespace of the request (the API server refuses an object whose own namespace
-    /// differs, so the object's is only a fallback for hand-written requests).
-    pub fn namespace(&self) -> &str {
-        if !self.namespace.is_empty() {
-            return &self.namespace;
-        }
-        self.object
-            .as_ref()
-            .and_then(|object| object.metadata().namespace.as_deref())
-            .unwrap_or_default()
-    }
-}
-
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(expecting = "a group, version and kind")]
 pub struct GroupVersionKind<'a> {
-    pub group: Str<'a>,
-    pub kind: Str<'a>,
+    #[serde(borrow, default)]
+    pub group: Cow<'a, str>,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
 }
 
-object_fields!(GroupVersionKind, "a group, version and kind", {
-    "group" => group,
-    "kind" => kind,
-}, required: ["kind"]);
-
-/// An object of any kind: its metadata. What else a kind has is read from the object's text
-/// at the places its kind's row says (`kinds`), so that no field is read in a kind that does
-/// not have it.
-#[derive(Debug, Default)]
-pub struct KubeObject<'a> {
-    pub metadata: Option<ObjectMeta<'a>>,
-}
-
-object_fields!(KubeObject, "a Kubernetes object", {
-    "metadata" => metadata,
-});
-
-impl<'a> KubeObject<'a> {
-    pub fn metadata(&self) -> &ObjectMeta<'a> {
-        const EMPTY: &ObjectMeta = &ObjectMeta {
-            name: None,
-            namespace: None,
-            generate_name: None,
-            deletion_timestamp: None,
-            owner_references: None,
-        };
-        self.metadata.as_ref().unwrap_or(EMPTY)
-    }
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectMeta<'a> {
+    #[serde(borrow, default, deserialize_with = "read::text")]
     pub name: Option<Str<'a>>,
+    #[serde(borrow, default, deserialize_with = "read::text")]
     pub generate_name: Option<Str<'a>>,
+    #[serde(borrow, default, deserialize_with = "read::text")]
     pub namespace: Option<Str<'a>>,
     /// Only whether it is set matters.
-    pub deletion_timestamp: Option<Present>,
+    #[serde(default)]
+    pub deletion_timestamp: Option<IgnoredAny>,
+    #[serde(borrow, default)]
     pub owner_references: Option<Vec<OwnerReference<'a>>>,
 }
-
-object_fields!(ObjectMeta, "object metadata", {
-    "name" => name,
-    "generateName" => generate_name,
-    "namespace" => namespace,
-    "deletionTimestamp" => deletion_timestamp,
-    "ownerReferences" => owner_references,
-});
 
 impl ObjectMeta<'_> {
     /// The controller that owns this object, if any.
@@ -177,192 +139,255 @@ impl ObjectMeta<'_> {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
 pub struct OwnerReference<'a> {
-    pub kind: Str<'a>,
-    pub name: Str<'a>,
+    #[serde(borrow, default)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub name: Cow<'a, str>,
+    #[serde(default)]
     pub controller: Option<bool>,
 }
 
-object_fields!(OwnerReference, "an owner reference", {
-    "kind" => kind,
-    "name" => name,
-    "controller" => controller,
-});
+/// A part of the request that is not what the policy reads there: where it is and what is
+/// wrong, as `path: message` once located ([`PartError::locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartError {
+    /// From the object: `spec.containers[0].image`.
+    path: String,
+    message: String,
+}
+
+impl PartError {
+    fn new(prefix: String, error: &serde_path_to_error::Error<serde_json::Error>) -> PartError {
+        PartError {
+            path: read::path(&prefix, error),
+            message: read::message(error.inner()),
+        }
+    }
+
+    /// The message, about the object `object` (`request.object`).
+    pub fn locate(&self, object: &str) -> String {
+        match self.path.is_empty() {
+            true => format!("{object}: {}", self.message),
+            false => format!("{object}.{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Reads `text` (a part of an object, at `path` in it) as a `T`.
+fn read_part<'a, T: Deserialize<'a>>(text: &'a RawValue, path: String) -> Result<T, PartError> {
+    serde_path_to_error::deserialize(text).map_err(|error| PartError::new(path, &error))
+}
+
+/// An object read at the places its kind keeps what the policy judges: its metadata, and the
+/// value at each of `places` (each a list of keys) read as a `T`, `None` where it has none.
+#[derive(Debug)]
+pub struct ObjectRead<'a, T> {
+    pub meta: ObjectMeta<'a>,
+    pub found: Vec<Option<T>>,
+}
+
+/// Reads the object `text` in one pass: its `metadata`, and the value at each of `places` as a
+/// `T`. A place whose keys lead through a value that is not a map (or `null`) is an error; no
+/// place may be a prefix of another.
+pub fn read_object<'a, T: Deserialize<'a>>(
+    text: &'a RawValue,
+    places: &[&[&str]],
+) -> Result<ObjectRead<'a, T>, PartError> {
+    let mut read = ObjectRead {
+        meta: ObjectMeta::default(),
+        found: places.iter().map(|_| None).collect(),
+    };
+    let walk = Walk {
+        places: places.iter().copied().enumerate().collect(),
+        depth: 0,
+        meta: Some(&mut read.meta),
+        found: &mut read.found,
+    };
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(text, &mut track);
+    if let Err(error) = walk.deserialize(tracked) {
+        let error = serde_path_to_error::Error::new(track.path(), error);
+        return Err(PartError::new(String::new(), &error));
+    }
+    Ok(read)
+}
+
+/// The value at `keys` in the object `text`, read as a `T`; `None` if it has none there.
+pub fn read_at<'a, T: Deserialize<'a>>(
+    text: &'a RawValue,
+    keys: &[&str],
+) -> Result<Option<T>, PartError> {
+    let read: ObjectRead<T> = read_object(text, &[keys])?;
+    Ok(read.found.into_iter().next().flatten())
+}
+
+/// One level of [`read_object`]: the places still to reach, each with its index in `found`.
+struct Walk<'w, 'p, 'm, 'a, T> {
+    places: Vec<(usize, &'p [&'p str])>,
+    depth: usize,
+    meta: Option<&'m mut ObjectMeta<'a>>,
+    found: &'w mut Vec<Option<T>>,
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> DeserializeSeed<'de> for Walk<'_, '_, '_, 'a, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for Walk<'_, '_, '_, 'a, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<M: MapAccess<'de>>(mut self, mut map: M) -> Result<(), M::Error> {
+        // Keys that lead somewhere, to refuse them twice as a derived struct would.
+        let mut seen: Vec<Str> = Vec::new();
+        while let Some(read::Text(key)) = map.next_key()? {
+            let is_meta = self.meta.is_some() && key == "metadata";
+            let here: Vec<(usize, &[&str])> = self
+                .places
+                .iter()
+                .filter(|(_, keys)| keys.get(self.depth) == Some(&&*key))
+                .copied()
+                .collect();
+            if !is_meta && here.is_empty() {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if seen.contains(&key) {
+                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            if is_meta {
+                if let Some(meta) = self.meta.as_deref_mut() {
+                    *meta = map.next_value::<Option<ObjectMeta>>()?.unwrap_or_default();
+                }
+            } else if let [(index, keys)] = here[..]
+                && keys.len() == self.depth + 1
+            {
+                self.found[index] = map.next_value()?;
+            } else {
+                map.next_value_seed(Walk {
+                    places: here,
+                    depth: self.depth + 1,
+                    meta: None,
+                    found: &mut *self.found,
+                })?;
+            }
+            seen.push(key);
+        }
+        Ok(())
+    }
+}
 
 /// A pod spec, or the workflow spec and templates of Argo Workflows (whose templates hold a
 /// `container`, a `script`, `sidecars` and a `containerSet` instead of a pod spec's lists,
 /// and may carry whole templates `inline` in their steps and DAG tasks).
 ///
-/// The single pass over the request keeps each container as its JSON (checked and skipped),
-/// read only when it may name a hostPath volume (see [`RawContainer`]): the engine hands
-/// objects over with their keys sorted, so
-/// `containers` arrives before `volumes`, almost every Pod has no hostPath volume at all, and
-/// in the others few containers mount one.
-#[derive(Debug, Default)]
+/// Containers are kept as their text, read only when they may name a hostPath volume (see
+/// [`RawContainer`]). A part knows where it is in the object (`path`, set by `kinds`) to
+/// locate what cannot be read in it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a spec")]
 pub struct Spec<'a> {
+    #[serde(borrow, default)]
     pub volumes: Option<Vec<Volume<'a>>>,
+    #[serde(borrow, default)]
     containers: Option<Vec<RawContainer<'a>>>,
+    #[serde(borrow, default)]
     init_containers: Option<Vec<RawContainer<'a>>>,
+    #[serde(borrow, default)]
     ephemeral_containers: Option<Vec<RawContainer<'a>>>,
-    container: Option<Raw<'a>>,
-    script: Option<Raw<'a>>,
-    sidecars: Option<Raw<'a>>,
-    container_set: Option<Raw<'a>>,
+    #[serde(borrow, default)]
+    container: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    script: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    sidecars: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    container_set: Option<&'a RawValue>,
     /// Argo Workflows: the templates, each run as a Pod with the workflow's volumes and its own.
+    #[serde(borrow, default)]
     pub templates: Option<Vec<Spec<'a>>>,
     /// Argo Workflows: fields every template inherits.
+    #[serde(borrow, default)]
     pub template_defaults: Option<Box<Spec<'a>>>,
     /// Argo Workflows: a patch merged into each Pod (JSON or YAML in a string).
+    #[serde(borrow, default, deserialize_with = "read::text")]
     pub pod_spec_patch: Option<Str<'a>>,
     /// Argo Workflows: a template's steps, each of which may hold a template `inline`.
+    #[serde(borrow, default)]
     pub steps: Option<Vec<Vec<Step<'a>>>>,
     /// Argo Workflows: a template's DAG, whose tasks may hold a template `inline`.
+    #[serde(borrow, default)]
     pub dag: Option<Dag<'a>>,
     /// A Pod's containers see each other's processes, and through `/proc/<pid>/root` each
     /// other's mounts.
+    #[serde(default)]
     pub share_process_namespace: Option<bool>,
     /// A Pod's containers see every process of the node, those of its own containers too.
+    #[serde(default, rename = "hostPID")]
     pub host_pid: Option<bool>,
+    /// Where the part is in the object (`spec.templates[0]`): see `kinds::Located`.
+    #[serde(skip)]
+    pub path: String,
     /// The containers of an Argo template's `container`, `script`, `sidecars` and
     /// `containerSet`, read on first use.
-    argo_containers: OnceCell<Result<(Vec<Container<'a>>, usize), PartError<'a>>>,
+    #[serde(skip)]
+    argo_containers: OnceCell<Result<(Vec<Container<'a>>, usize), PartError>>,
 }
 
-object_fields!(Spec, "a spec", {
-    "volumes" => volumes,
-    "containers" => containers,
-    "initContainers" => init_containers,
-    "ephemeralContainers" => ephemeral_containers,
-    "container" => container,
-    "script" => script,
-    "sidecars" => sidecars,
-    "containerSet" => container_set,
-    "templates" => templates,
-    "templateDefaults" => template_defaults,
-    "podSpecPatch" => pod_spec_patch,
-    "steps" => steps,
-    "dag" => dag,
-    "shareProcessNamespace" => share_process_namespace,
-    "hostPID" => host_pid,
-});
-
-/// A part of the request read after the request itself (a pod spec at its kind's place, a
-/// container) that is not what the policy reads there: the part's JSON and the error, which
-/// [`PartError::locate`] turns into a message that names the field.
-#[derive(Debug)]
-pub struct PartError<'a> {
-    raw: &'a [u8],
-    error: json::Error,
-}
-
-/// The value at `keys` in the JSON object `text` (a part of the request), read as a `T`.
-pub fn read_at<'a, T: Read<'a>>(text: &'a [u8], keys: &[&str]) -> Result<Option<T>, PartError<'a>> {
-    json::read_at(text, keys).map_err(|error| PartError { raw: text, error })
-}
-
-impl PartError<'_> {
-    /// The message, located in `payload` (the bytes the request was read from).
-    pub fn locate(&self, payload: &[u8]) -> String {
-        let start = (self.raw.as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
-        if start > payload.len() {
-            return json::describe(self.raw, &self.error);
-        }
-        json::describe(payload, &self.error.clone().shifted(start))
-    }
-}
-
-/// A container of a pod spec, kept as its JSON text (checked and skipped with the request:
-/// most containers are never looked at again), with where its name, image and mounts are
-/// written, noted on the way. A container is read on first use; one whose noted fields are not
-/// plain strings (and a mounts value) has its error told only if it may mount a hostPath
-/// volume.
+/// A container of a pod spec, kept as its text (checked and skipped with the object: most
+/// containers are never looked at again), read on first use.
 #[derive(Debug)]
 pub struct RawContainer<'a> {
-    text: &'a [u8],
-    /// `name`, `image` and `volumeMounts` in `text`; `None` when it must be read whole (see
-    /// [`Reader::raw_noting`]).
-    notes: Option<json::Notes<5>>,
-    /// Boxed: few containers are ever read, and a 1 MB Pod keeps more than a thousand.
-    read: OnceCell<Box<Result<Container<'a>, PartError<'a>>>>,
+    text: &'a RawValue,
+    read: OnceCell<Result<Container<'a>, PartError>>,
 }
 
-impl<'a> Read<'a> for RawContainer<'a> {
-    fn read(reader: &mut Reader<'a>) -> json::Result<Self> {
-        let (text, notes) = reader.raw_noting([
-            b"name",
-            b"image",
-            b"volumeMounts",
-            b"targetContainerName",
-            b"mirrorVolumeMounts",
-        ])?;
+impl<'de: 'a, 'a> Deserialize<'de> for RawContainer<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(RawContainer {
-            text,
-            notes,
+            text: Deserialize::deserialize(deserializer)?,
             read: OnceCell::new(),
         })
     }
 }
 
 impl<'a> RawContainer<'a> {
-    /// The text of a noted field.
-    fn noted(&self, field: &Option<std::ops::Range<usize>>) -> Option<&'a [u8]> {
-        field.clone().map(|range| &self.text[range])
-    }
-
-    /// The notes, when its name and image are plain strings (`null` or no image at all):
-    /// whether it mounts a volume is then told by its mounts alone. A noted string has no
-    /// escapes ([`json::Reader::raw_noting`]).
-    fn plain(&self) -> Option<&json::Notes<5>> {
-        let plain = |text: &[u8]| text.first() == Some(&b'"');
-        let plain_or_null = |text: &[u8]| text == b"null" || plain(text);
-        let notes = self.notes.as_ref()?;
-        let [name, image, _, target, _] = notes;
-        let optional_plain = self.noted(image).is_none_or(plain_or_null)
-            && self.noted(target).is_none_or(plain_or_null);
-        (self.noted(name).is_none_or(plain) && optional_plain).then_some(notes)
-    }
-
     /// False only if the container cannot mount any of `volumes`: a mount names its volume
     /// with a JSON string, and in JSON without escapes a string equal to `name` is written
-    /// `"name"`, so mounts (or a container not read from its notes) whose JSON has neither an
-    /// escape nor `"name"` do not mount `name`. Most containers are told apart by their
-    /// mounts' JSON, without being read.
+    /// `"name"`, so a container whose text has neither a backslash nor `"name"` does not
+    /// mount `name`. Most containers are told apart so, without being read.
     fn may_mount(&self, volumes: &VolumeNames) -> bool {
-        match self.plain() {
-            Some([_, _, mounts, _, _]) => self
-                .noted(mounts)
-                .is_some_and(|mounts| mentions::backslash_or_any(mounts, &volumes.quoted)),
-            None => mentions::backslash_or_any(self.text, &volumes.quoted),
-        }
+        let text = self.text.get().as_bytes();
+        memchr::memchr(b'\\', text).is_some()
+            || volumes.quoted.iter().any(|name| name.find(text).is_some())
     }
 
-    fn read(&self) -> Result<&Container<'a>, &PartError<'a>> {
-        fn field<'a, T: Read<'a>>(
-            text: &'a [u8],
-            range: &Option<std::ops::Range<usize>>,
-        ) -> Result<Option<T>, PartError<'a>> {
-            range
-                .clone()
-                .map(|range| read_raw(&text[range]))
-                .transpose()
-        }
-        let from_notes = |[name, image, mounts, target, mirror]: &json::Notes<5>| {
-            Ok::<_, PartError>(Container {
-                name: field(self.text, name)?.unwrap_or_default(),
-                image: field(self.text, image)?.flatten(),
-                volume_mounts: field(self.text, mounts)?.flatten(),
-                target_container_name: field(self.text, target)?.flatten(),
-                mirror_volume_mounts: field(self.text, mirror)?.flatten(),
-            })
-        };
-        let read = || {
-            // A field that cannot be read is told as reading the container whole tells it.
-            self.plain()
-                .and_then(|notes| from_notes(notes).ok())
-                .map_or_else(|| read_raw(self.text), Ok)
-        };
-        self.read.get_or_init(|| Box::new(read())).as_ref().as_ref()
+    /// The container, read on first use; `path` is where it is (`spec.containers[0]`).
+    fn read(&self, path: impl FnOnce() -> String) -> Result<&Container<'a>, &PartError> {
+        self.read
+            .get_or_init(|| read_part(self.text, path()))
+            .as_ref()
     }
 }
 
@@ -370,7 +395,7 @@ impl<'a> RawContainer<'a> {
 /// [`RawContainer::may_mount`].
 #[derive(Debug)]
 pub struct VolumeNames {
-    quoted: Vec<Needle>,
+    quoted: Vec<Finder<'static>>,
 }
 
 impl VolumeNames {
@@ -378,7 +403,7 @@ impl VolumeNames {
         VolumeNames {
             quoted: names
                 .into_iter()
-                .map(|name| Needle::new([b"\"", name.as_bytes(), b"\""].concat()))
+                .map(|name| Finder::new(&[b"\"", name.as_bytes(), b"\""].concat()).into_owned())
                 .collect(),
         }
     }
@@ -388,6 +413,9 @@ impl VolumeNames {
 #[cfg(test)]
 pub type ContainerLists<'s, 'a> = [Vec<&'s Container<'a>>; 3];
 
+/// The container lists of a pod spec, by the index `visit_containers` gives them.
+const LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
 impl<'a> Spec<'a> {
     /// The containers, init containers and ephemeral containers that may mount one of
     /// `volumes` (every one for `None`), read on first use: see [`Spec::visit_containers`].
@@ -395,10 +423,18 @@ impl<'a> Spec<'a> {
     pub fn container_lists(
         &self,
         volumes: Option<&VolumeNames>,
-    ) -> Result<ContainerLists<'_, 'a>, &PartError<'a>> {
+    ) -> Result<ContainerLists<'_, 'a>, &PartError> {
         let mut lists = ContainerLists::default();
         self.visit_containers(volumes, |container, list| lists[list].push(container))?;
         Ok(lists)
+    }
+
+    /// The place of a field of this part, from the object: `spec.containers[0]`.
+    fn field_path(&self, field: &str) -> String {
+        match self.path.is_empty() {
+            true => field.to_string(),
+            false => format!("{}.{field}", self.path),
+        }
     }
 
     /// Calls `visit` with each container that may mount one of `volumes` (every one for
@@ -412,7 +448,7 @@ impl<'a> Spec<'a> {
         &'s self,
         volumes: Option<&VolumeNames>,
         mut visit: impl FnMut(&'s Container<'a>, usize),
-    ) -> Result<(), &'s PartError<'a>> {
+    ) -> Result<(), &'s PartError> {
         let lists = [
             &self.containers,
             &self.init_containers,
@@ -422,9 +458,15 @@ impl<'a> Spec<'a> {
             let may_mount = containers
                 .iter()
                 .flatten()
-                .filter(|container| volumes.is_none_or(|volumes| container.may_mount(volumes)));
-            for container in may_mount {
-                visit(container.read()?, list);
+                .enumerate()
+                .filter(|(_, container)| {
+                    volumes.is_none_or(|volumes| container.may_mount(volumes))
+                });
+            for (i, container) in may_mount {
+                visit(
+                    container.read(|| self.field_path(&format!("{}[{i}]", LISTS[list])))?,
+                    list,
+                );
             }
             if list == 0 {
                 self.argo_containers()?
@@ -439,16 +481,19 @@ impl<'a> Spec<'a> {
     /// An Argo template's containers, and how many of them, first, are main containers: its
     /// `container` or `script` (which Argo always names `main`) and its `containerSet`'s
     /// (one of which Argo takes for `main`); then its `sidecars`.
-    fn argo_containers(&self) -> Result<(&[Container<'a>], usize), &PartError<'a>> {
+    fn argo_containers(&self) -> Result<(&[Container<'a>], usize), &PartError> {
         let read = self.argo_containers.get_or_init(|| {
             let mut containers = Vec::new();
-            for Raw(single) in [self.container, self.script].into_iter().flatten() {
-                let mut container: Container = read_raw(single)?;
-                container.name = Str::Borrowed("main");
-                containers.push(container);
+            for (field, single) in [("container", self.container), ("script", self.script)] {
+                let Some(single) = single else { continue };
+                let container: Option<Container> = read_part(single, self.field_path(field))?;
+                if let Some(mut container) = container {
+                    container.name = Str::Borrowed("main");
+                    containers.push(container);
+                }
             }
-            if let Some(Raw(set)) = self.container_set {
-                let set: Option<ContainerSet> = read_raw(set)?;
+            if let Some(set) = self.container_set {
+                let set: Option<ContainerSet> = read_part(set, self.field_path("containerSet"))?;
                 if let Some(set) = set {
                     let shared = set.volume_mounts.unwrap_or_default();
                     for mut container in set.containers.unwrap_or_default() {
@@ -461,8 +506,9 @@ impl<'a> Spec<'a> {
                 }
             }
             let mains = containers.len();
-            if let Some(Raw(sidecars)) = self.sidecars {
-                let sidecars: Option<Vec<Container>> = read_raw(sidecars)?;
+            if let Some(sidecars) = self.sidecars {
+                let sidecars: Option<Vec<Container>> =
+                    read_part(sidecars, self.field_path("sidecars"))?;
                 containers.extend(sidecars.unwrap_or_default());
             }
             Ok((containers, mains))
@@ -477,16 +523,16 @@ impl<'a> Spec<'a> {
     pub fn visit_ephemeral<'s>(
         &'s self,
         mut visit: impl FnMut(&'s Container<'a>),
-    ) -> Result<(), &'s PartError<'a>> {
-        for container in self.ephemeral_containers.iter().flatten() {
-            visit(container.read()?);
+    ) -> Result<(), &'s PartError> {
+        for (i, container) in self.ephemeral_containers.iter().flatten().enumerate() {
+            visit(container.read(|| self.field_path(&format!("ephemeralContainers[{i}]")))?);
         }
         Ok(())
     }
 
     /// The mounts of an Argo template's main containers (its `container`, `script` or
     /// `containerSet`), which a container with `mirrorVolumeMounts` gets too.
-    pub fn argo_main_mounts(&self) -> Result<Vec<&VolumeMount<'a>>, &PartError<'a>> {
+    pub fn argo_main_mounts(&self) -> Result<Vec<&VolumeMount<'a>>, &PartError> {
         let (containers, mains) = self.argo_containers()?;
         Ok(containers[..mains]
             .iter()
@@ -501,110 +547,104 @@ impl<'a> Spec<'a> {
     }
 }
 
-fn read_raw<'a, T: Read<'a>>(raw: &'a [u8]) -> Result<T, PartError<'a>> {
-    json::from_slice(raw).map_err(|error| PartError { raw, error })
-}
-
 /// An Argo `containerSet`: containers that share the set's mounts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a container set")]
 struct ContainerSet<'a> {
+    #[serde(borrow, default)]
     containers: Option<Vec<Container<'a>>>,
+    #[serde(borrow, default)]
     volume_mounts: Option<Vec<VolumeMount<'a>>>,
 }
 
-object_fields!(ContainerSet, "a container set", {
-    "containers" => containers,
-    "volumeMounts" => volume_mounts,
-});
-
 /// An Argo step or DAG task: only a template written `inline` matters (a named one is judged
 /// where the workflow or its WorkflowTemplate defines it).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a workflow step")]
 pub struct Step<'a> {
+    #[serde(borrow, default)]
     pub inline: Option<Box<Spec<'a>>>,
 }
 
-object_fields!(Step, "a workflow step", { "inline" => inline });
-
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a DAG template")]
 pub struct Dag<'a> {
+    #[serde(borrow, default)]
     pub tasks: Option<Vec<Step<'a>>>,
 }
 
-object_fields!(Dag, "a DAG template", { "tasks" => tasks });
-
 /// A PersistentVolume's spec: the kubelet bind-mounts a `local` volume exactly as a
 /// `hostPath` one.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a PersistentVolume spec")]
 pub struct PersistentVolumeSpec<'a> {
+    #[serde(borrow, default)]
     pub host_path: Option<HostPathSource<'a>>,
+    #[serde(borrow, default)]
     pub local: Option<HostPathSource<'a>>,
 }
 
-object_fields!(PersistentVolumeSpec, "a PersistentVolume spec", {
-    "hostPath" => host_path,
-    "local" => local,
-});
-
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a volume")]
 pub struct Volume<'a> {
-    pub name: Str<'a>,
+    #[serde(borrow, default)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default)]
     pub host_path: Option<HostPathSource<'a>>,
 }
 
-object_fields!(Volume, "a volume", {
-    "name" => name,
-    "hostPath" => host_path,
-});
-
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a hostPath source")]
 pub struct HostPathSource<'a> {
-    pub path: Str<'a>,
+    #[serde(borrow, default)]
+    pub path: Cow<'a, str>,
 }
-
-object_fields!(HostPathSource, "a hostPath source", { "path" => path });
 
 /// A container: only its name, image, mounts and what else lets it reach another
 /// container's mounts are read.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a container")]
 pub struct Container<'a> {
-    pub name: Str<'a>,
+    #[serde(borrow, default)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "read::text")]
     pub image: Option<Str<'a>>,
+    #[serde(borrow, default)]
     pub volume_mounts: Option<Vec<VolumeMount<'a>>>,
     /// An ephemeral container's debug target, whose process namespace it joins.
+    #[serde(borrow, default, deserialize_with = "read::text")]
     pub target_container_name: Option<Str<'a>>,
     /// An Argo sidecar that gets the main container's mounts.
+    #[serde(default)]
     pub mirror_volume_mounts: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a volume mount")]
 pub struct VolumeMount<'a> {
-    pub name: Str<'a>,
+    #[serde(borrow, default)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "read::text")]
     pub sub_path: Option<Str<'a>>,
+    #[serde(borrow, default, deserialize_with = "read::text")]
     pub sub_path_expr: Option<Str<'a>>,
 }
-
-object_fields!(Container, "a container", {
-    "name" => name,
-    "image" => image,
-    "volumeMounts" => volume_mounts,
-    "targetContainerName" => target_container_name,
-    "mirrorVolumeMounts" => mirror_volume_mounts,
-});
-
-object_fields!(VolumeMount, "a volume mount", {
-    "name" => name,
-    "subPath" => sub_path,
-    "subPathExpr" => sub_path_expr,
-});
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn raw(text: &str) -> &RawValue {
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn spec(text: &str) -> Spec<'_> {
+        serde_json::from_str(text).unwrap()
+    }
+
     #[test]
     fn skips_fields_it_does_not_read() {
-        let (request, settings) = Payload::parse(
+        let (request, settings) = parse(
             br#"{"settings":{},"request":{"uid":"1","kind":{"group":"","version":"v1","kind":"Pod"},
             "operation":"CREATE","object":{"metadata":{"name":"p","labels":{"a":"b"}},
             "spec":{"futureField":{"x":[1,2]},"volumes":[{"name":"v","hostPath":{"path":"/x","type":"Socket"}}],
@@ -612,16 +652,12 @@ mod tests {
             "volumeMounts":[{"name":"v","mountPath":"/x","readOnly":true}]}]}}}}"#,
         )
         .unwrap();
-        let object = request.object.unwrap();
-        let spec: Spec = read_at(object.text, &["spec"]).unwrap().unwrap();
-        assert_eq!(
-            spec.volumes.as_ref().unwrap()[0]
-                .host_path
-                .as_ref()
-                .unwrap()
-                .path,
-            "/x"
-        );
+        let object: ObjectRead<Spec> = read_object(request.object.unwrap(), &[&["spec"]]).unwrap();
+        assert_eq!(object.meta.name.as_deref(), Some("p"));
+        let spec = object.found[0].as_ref().unwrap();
+        let volumes = spec.volumes.as_ref().unwrap();
+        assert_eq!(volumes[0].host_path.as_ref().unwrap().path, "/x");
+        assert!(matches!(volumes[0].name, Cow::Borrowed("v")));
         assert_eq!(
             spec.container_lists(None).unwrap()[0][0]
                 .volume_mounts
@@ -630,8 +666,53 @@ mod tests {
                 .name,
             "v"
         );
-        assert_eq!(spec.volumes.unwrap()[0].name, "v");
         assert_eq!(settings, Settings::default());
+    }
+
+    #[test]
+    fn reads_metadata_and_every_place_in_one_pass() {
+        let text = raw(
+            r#"{"spec":{"template":{"a":{"spec":{"containers":[{"name":"a"}]}},"b":null,
+            "c":{"spec":{"containers":[{"name":"c"}]}}}},"metadata":{"name":"x"},"other":[1]}"#,
+        );
+        let places: [&[&str]; 4] = [
+            &["spec", "template", "a", "spec"],
+            &["spec", "template", "b", "spec"],
+            &["spec", "template", "c", "spec"],
+            &["spec", "missing", "spec"],
+        ];
+        let read: ObjectRead<Spec> = read_object(text, &places).unwrap();
+        assert_eq!(read.meta.name.as_deref(), Some("x"));
+        let names: Vec<Option<String>> = read
+            .found
+            .iter()
+            .map(|spec| {
+                let spec = spec.as_ref()?;
+                Some(spec.container_lists(None).unwrap()[0][0].name.to_string())
+            })
+            .collect();
+        assert_eq!(names, [Some("a".into()), None, Some("c".into()), None]);
+    }
+
+    #[test]
+    fn a_place_that_is_not_a_map_is_located() {
+        let text = raw(r#"{"spec":{"template":"a string"}}"#);
+        let error = read_at::<Spec>(text, &["spec", "template", "spec"]).unwrap_err();
+        assert_eq!(
+            error.locate("request.object"),
+            "request.object.spec.template: invalid type: string \"a string\", expected a map"
+        );
+        let twice = raw(r#"{"spec":{"a":1},"spec":{"b":2}}"#);
+        let error = read_at::<Spec>(twice, &["spec"]).unwrap_err();
+        assert_eq!(
+            error.locate("request.object"),
+            "request.object: duplicate field `spec`"
+        );
+        let error = read_at::<Spec>(raw("[1]"), &["spec"]).unwrap_err();
+        assert_eq!(
+            error.locate("request.object"),
+            "request.object: invalid type: sequence, expected a map"
+        );
     }
 
     #[test]
@@ -640,7 +721,7 @@ mod tests {
             r#"{"containers":[{"name":"a"}],"initContainers":[{"name":"i"}],"volumes":[]}"#,
             r#"{"volumes":[],"initContainers":[{"name":"i"}],"containers":[{"name":"a"}]}"#,
         ] {
-            let spec: Spec = json::from_slice(text.as_bytes()).unwrap();
+            let spec = spec(text);
             let [containers, init, ephemeral] = spec.container_lists(None).unwrap();
             assert_eq!(containers[0].name, "a");
             assert_eq!(init[0].name, "i");
@@ -649,75 +730,67 @@ mod tests {
     }
 
     #[test]
-    fn a_container_list_of_the_wrong_shape_is_located_when_read() {
-        let raw = br#"{"spec":{"containers":[{"name":"a","volumeMounts":{"x":1}}],"volumes":[]}}"#;
-        let spec: Spec = read_at(raw, &["spec"]).unwrap().unwrap();
+    fn a_container_of_the_wrong_shape_is_located_when_read() {
+        let text =
+            raw(r#"{"spec":{"containers":[{"name":"a","volumeMounts":{"x":1}}],"volumes":[]}}"#);
+        let mut spec: Spec = read_at(text, &["spec"]).unwrap().unwrap();
+        spec.path = "spec".into();
         let error = spec.container_lists(None).unwrap_err();
         assert_eq!(
-            error.locate(raw),
-            "spec.containers[0].volumeMounts: invalid type: map, expected a sequence"
+            error.locate("request.object"),
+            "request.object.spec.containers[0].volumeMounts: invalid type: map, expected a sequence"
         );
     }
 
     #[test]
-    fn only_the_mounts_of_a_container_say_whether_it_may_mount() {
+    fn only_containers_that_may_name_the_volume_are_read() {
         let volumes = VolumeNames::new(["sock"]);
         let may_mount = |text: &str| {
-            let container: RawContainer = json::from_str(text).unwrap();
+            let container: RawContainer = serde_json::from_str(text).unwrap();
             container.may_mount(&volumes)
         };
-        assert!(!may_mount(
-            r#"{"env":[{"name":"sock","value":"\u0073ock"}],"name":"sock","volumeMounts":[]}"#
-        ));
         assert!(!may_mount(r#"{"name":"a"}"#));
+        assert!(!may_mount(
+            r#"{"name":"socket","volumeMounts":[{"name":"other"}]}"#
+        ));
         assert!(may_mount(
             r#"{"name":"a","volumeMounts":[{"name":"sock"}]}"#
         ));
         assert!(may_mount(r#"{"volumeMounts":[{"name":"s\u006fck"}]}"#));
-        // Fields of the wrong type: the whole container is looked at, and read if it may mount.
-        assert!(!may_mount(
-            r#"{"image":7,"volumeMounts":[{"name":"other"}]}"#
-        ));
-        // A key with escapes, or a key written twice: the whole container is looked at and read.
-        let escaped: RawContainer =
-            json::from_str(r#"{"n\u0061me":"a","volumeMounts":[{"name":"sock"}]}"#).unwrap();
-        assert!(escaped.notes.is_none() && escaped.may_mount(&volumes));
-        assert_eq!(escaped.read().unwrap().name, "a");
-        let twice: RawContainer =
-            json::from_str(r#"{"volumeMounts":[],"name":"a","volumeMounts":[{"name":"sock"}]}"#)
-                .unwrap();
-        assert!(twice.notes.is_none() && twice.may_mount(&volumes));
-        assert!(twice.read().is_err());
-        let text = br#"{"spec":{"containers":[{"image":7,"volumeMounts":[{"name":"sock"}]}]}}"#;
-        let spec: Spec = read_at(text, &["spec"]).unwrap().unwrap();
+        // A container that may mount it is read, and what cannot be read is told.
+        let text = raw(r#"{"spec":{"containers":[{"image":7,"volumeMounts":[{"name":"sock"}]}]}}"#);
+        let mut spec: Spec = read_at(text, &["spec"]).unwrap().unwrap();
+        spec.path = "spec".into();
         assert_eq!(
             spec.container_lists(Some(&volumes))
                 .unwrap_err()
-                .locate(text),
-            "spec.containers[0].image: invalid type: integer `7`, expected a string"
+                .locate("request.object"),
+            "request.object.spec.containers[0].image: invalid type: integer `7`, expected a string"
         );
+        // One that cannot mount it is not read.
+        let text = raw(r#"{"spec":{"containers":[{"image":7,"volumeMounts":[{"name":"x"}]}]}}"#);
+        let spec: Spec = read_at(text, &["spec"]).unwrap().unwrap();
+        assert!(spec.container_lists(Some(&volumes)).unwrap()[0].is_empty());
     }
 
     #[test]
     fn duplicate_spec_fields_are_refused() {
-        let text = br#"{"volumes":[],"volumes":[]}"#;
-        let error = json::from_slice::<Spec>(text).unwrap_err();
-        assert_eq!(
-            json::describe(text, &error),
-            "volumes: duplicate field `volumes`"
+        let error = serde_json::from_str::<Spec>(r#"{"volumes":[],"volumes":[]}"#).unwrap_err();
+        assert!(
+            error.to_string().starts_with("duplicate field `volumes`"),
+            "{error}"
         );
     }
 
     #[test]
     fn null_lists_are_absent() {
-        let (request, _) = Payload::parse(
-            br#"{"request":{"kind":{"kind":"Pod"},"object":{"spec":{"volumes":null,"containers":[{"name":"c","volumeMounts":null}]}}}}"#,
-        )
-        .unwrap();
-        let spec: Spec = read_at(request.object.unwrap().text, &["spec"])
-            .unwrap()
-            .unwrap();
+        let spec = spec(r#"{"volumes":null,"containers":[{"name":"c","volumeMounts":null}]}"#);
         assert!(spec.volumes.is_none());
+        assert!(
+            spec.container_lists(None).unwrap()[0][0]
+                .volume_mounts
+                .is_none()
+        );
     }
 
     #[test]
@@ -728,25 +801,27 @@ mod tests {
         )
         .message
         .unwrap_or_default();
-        assert!(
-            error.starts_with(
-                "cannot read the request: request.object.spec.volumes: invalid type: string \"x\", expected a sequence"
-            ),
-            "{error}"
-        );
-        let error = Payload::parse(br#"{"request":{"kind":{"kind":"Pod"}},"settings":{"mode":1}}"#)
-            .unwrap_err();
-        assert!(
-            matches!(&error, ReadError::Settings(e) if e.starts_with("mode: invalid type")),
-            "{error}"
+        assert_eq!(
+            error,
+            "cannot read the request: request.object.spec.volumes: invalid type: string \"x\", expected a sequence"
         );
         let error =
-            Payload::parse(br#"{"request":{"kind":{"kind":"Pod"}},"settings":[]}"#).unwrap_err();
+            parse(br#"{"request":{"kind":{"kind":"Pod"}},"settings":{"mode":1}}"#).unwrap_err();
+        assert_eq!(
+            error,
+            ReadError::Settings("mode: invalid type: integer `1`, expected a string".into())
+        );
+        let error = parse(br#"{"request":{"kind":{"kind":"Pod"}},"settings":[]}"#).unwrap_err();
         assert!(matches!(error, ReadError::Settings(_)), "{error}");
-        let error = Payload::parse(b"{\"request\":").unwrap_err();
+        let error = parse(b"{\"request\":").unwrap_err();
         assert!(
             matches!(&error, ReadError::Request(e) if e.contains("EOF")),
             "{error}"
+        );
+        let error = parse(br#"[{"kind":{"kind":"Pod"}}]"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot read the request: invalid type: sequence, expected a validate payload"
         );
     }
 
@@ -840,8 +915,8 @@ mod tests {
             ) {
                 let mut text = String::new();
                 written(&value, &escapes, &mut 0, &mut text);
-                let container: RawContainer = json::from_str(&text).unwrap();
-                let mounts = container.read().unwrap().volume_mounts.iter().flatten().any(|m| m.name == volume);
+                let container: RawContainer = serde_json::from_str(&text).unwrap();
+                let mounts = container.read(String::new).unwrap().volume_mounts.iter().flatten().any(|m| m.name == volume);
                 let may = container.may_mount(&VolumeNames::new([volume]));
                 prop_assert!(may || !mounts, "{text} mounts {volume} but was skipped");
                 let plain = !text.contains('\\') && !text.contains(&format!("\"{volume}\""));
