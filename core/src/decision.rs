@@ -9,9 +9,9 @@ use crate::kinds::{self, Located, PodSpecAt, Target};
 use crate::message;
 use crate::mutation;
 use crate::patches;
+use crate::payload::{self, AdmissionRequest, Object, Operation};
 use crate::request::{
-    self, AdmissionRequest, ObjectMeta, ObjectRead, Operation, PartError, PersistentVolumeSpec,
-    Spec, read_at, read_object,
+    ObjectMeta, ObjectRead, PartError, PersistentVolumeSpec, Spec, read_at, read_object,
 };
 use crate::response::ValidationResponse;
 use crate::settings::{DirectoryMounts, Mode, Settings, UnknownKinds};
@@ -22,9 +22,9 @@ use std::collections::BTreeSet;
 
 /// Evaluates a waPC `validate` payload. Every input yields a response; none panics.
 pub fn validate(raw: &[u8]) -> ValidationResponse {
-    match request::parse(raw) {
-        Ok((request, settings)) => match Sites::read(&request, &settings) {
-            Ok(sites) => respond(decide(&request, &sites, &settings)),
+    match payload::parse(raw) {
+        Ok((request, settings)) => match Sites::read(request, &settings) {
+            Ok((request, sites)) => respond(decide(&request, &sites, &settings, raw)),
             Err(message) => reject(message, Vec::new()),
         },
         Err(error) => reject(error.to_string(), Vec::new()),
@@ -67,6 +67,32 @@ pub struct Sites<'a> {
     pub meta: ObjectMeta<'a>,
     /// Read for an UPDATE only.
     pub old_meta: Option<ObjectMeta<'a>>,
+    /// A creation or update came without its object.
+    pub missing_object: bool,
+}
+
+/// A PersistentVolume as the pass over the payload read it, or read from its text.
+fn pv_read(object: Object) -> Result<ObjectRead<PersistentVolumeSpec>, PartError> {
+    match object {
+        Object::PersistentVolume(read) => Ok(read),
+        Object::Text(text) => read_object(text, &[&["spec"]]),
+        Object::PodSpecs(_) => unreachable!("the kind of a PersistentVolume has its row"),
+    }
+}
+
+/// An object with pod specs as the pass over the payload read it, or read from its text.
+fn pods_read<'a>(
+    object: Object<'a>,
+    places: &[PodSpecAt],
+) -> Result<ObjectRead<'a, Spec<'a>>, PartError> {
+    match object {
+        Object::PodSpecs(read) => Ok(read),
+        Object::Text(text) => {
+            let keys: Vec<&'static [&'static str]> = places.iter().map(PodSpecAt::keys).collect();
+            read_object(text, &keys)
+        }
+        Object::PersistentVolume(_) => unreachable!("the kind of a PersistentVolume has its row"),
+    }
 }
 
 /// How a message names the objects of a request.
@@ -79,54 +105,62 @@ fn unreadable(object: &str) -> impl Fn(PartError) -> String + '_ {
 
 impl<'a> Sites<'a> {
     /// Reads the places of the object (and of the old object) that the kind's row names, each
-    /// object in one pass with its metadata. A place of a known kind that is not what the row
-    /// says is an error; a candidate place of an unknown kind that is not a pod template that
-    /// lists containers is passed over.
-    pub fn read(request: &AdmissionRequest<'a>, settings: &Settings) -> Result<Sites<'a>, String> {
+    /// object in one pass with its metadata (most were read so in the pass over the payload).
+    /// A place of a known kind that is not what the row says is an error; a candidate place of
+    /// an unknown kind that is not a pod template that lists containers is passed over.
+    pub fn read(
+        mut request: AdmissionRequest<'a>,
+        settings: &Settings,
+    ) -> Result<(AdmissionRequest<'a>, Sites<'a>), String> {
         let known = kinds::target(&request.kind.group, &request.kind.kind);
         let (target, discovered) = match (known, settings.unknown_kinds) {
             (Some(target), _) => (target, false),
             (None, UnknownKinds::Scan) => (Target::PodSpecs(kinds::CANDIDATES), true),
-            (None, UnknownKinds::Ignore) => return Ok(Sites::default()),
+            (None, UnknownKinds::Ignore) => return Ok((request, Sites::default())),
         };
         let mut sites = Sites {
             discovered,
             inspected: !discovered,
             ..Sites::default()
         };
-        let (Some(object), true) = (
-            request.object,
-            matches!(request.operation(), Operation::Create | Operation::Update),
-        ) else {
-            return Ok(sites);
+        let judged = matches!(request.operation(), Operation::Create | Operation::Update);
+        let (Some(object), true) = (request.object.take(), judged) else {
+            sites.missing_object = judged;
+            return Ok((request, sites));
         };
         let old = match request.operation() {
-            Operation::Update => request.old_object,
+            Operation::Update => request.old_object.take(),
             _ => None,
+        };
+        // Left as read, for what the request is asked later.
+        let placed = |sites: &mut Sites<'a>, new: Subject<'a>, old: Option<Subject<'a>>| {
+            sites.sites.push(Site { new, old });
         };
         match target {
             Target::PersistentVolume => {
-                let places: [&[&str]; 1] = [&["spec"]];
-                let new: ObjectRead<PersistentVolumeSpec> =
-                    read_object(object, &places).map_err(unreadable(OBJECT))?;
+                let new = pv_read(object).map_err(unreadable(OBJECT))?;
                 let old = old
-                    .map(|old| read_object::<PersistentVolumeSpec>(old, &places))
+                    .map(pv_read)
                     .transpose()
                     .map_err(unreadable(OLD_OBJECT))?;
                 sites.meta = new.meta;
-                let old_found = old.map(|old| {
+                let old_spec = old.and_then(|old| {
                     sites.old_meta = Some(old.meta);
-                    old.found
+                    old.found.into_iter().next().flatten()
                 });
-                let old_spec = old_found.and_then(|found| found.into_iter().next().flatten());
                 if let Some(spec) = new.found.into_iter().next().flatten() {
-                    sites.sites.push(Site {
-                        new: Subject::PersistentVolume(spec),
-                        old: old_spec.map(Subject::PersistentVolume),
-                    });
+                    let old = old_spec.map(Subject::PersistentVolume);
+                    placed(&mut sites, Subject::PersistentVolume(spec), old);
                 }
             }
             Target::PodSpecs(places) if discovered => {
+                let Object::Text(object) = object else {
+                    unreachable!("an object of a kind the policy does not know is kept as text")
+                };
+                let old = old.and_then(|old| match old {
+                    Object::Text(old) => Some(old),
+                    _ => None,
+                });
                 sites.meta = read_object::<Spec>(object, &[])
                     .map_err(unreadable(OBJECT))?
                     .meta;
@@ -144,18 +178,14 @@ impl<'a> Sites<'a> {
                         continue;
                     };
                     let old = old.and_then(|old| candidate(old, at));
-                    sites.sites.push(Site {
-                        new: Subject::PodSpec(Box::new(new)),
-                        old: old.map(|old| Subject::PodSpec(Box::new(old))),
-                    });
+                    let old = old.map(|old| Subject::PodSpec(Box::new(old)));
+                    placed(&mut sites, Subject::PodSpec(Box::new(new)), old);
                 }
             }
             Target::PodSpecs(places) => {
-                let keys: Vec<&[&str]> = places.iter().map(PodSpecAt::keys).collect();
-                let new: ObjectRead<Spec> =
-                    read_object(object, &keys).map_err(unreadable(OBJECT))?;
+                let new = pods_read(object, places).map_err(unreadable(OBJECT))?;
                 let old = old
-                    .map(|old| read_object::<Spec>(old, &keys))
+                    .map(|old| pods_read(old, places))
                     .transpose()
                     .map_err(unreadable(OLD_OBJECT))?;
                 sites.meta = new.meta;
@@ -173,15 +203,12 @@ impl<'a> Sites<'a> {
                         continue;
                     };
                     let subject = |spec| Subject::PodSpec(Box::new(Located::new(at, spec)));
-                    sites.sites.push(Site {
-                        new: subject(new),
-                        old: old.map(subject),
-                    });
+                    placed(&mut sites, subject(new), old.map(subject));
                 }
             }
         }
         sites.inspected |= !sites.sites.is_empty();
-        Ok(sites)
+        Ok((request, sites))
     }
 
     /// The namespace of the request (the API server refuses an object whose own namespace
@@ -390,35 +417,30 @@ pub fn judge<'a, 's>(
     }
 }
 
-/// Every exposure of a subject; `Err` is a container list that could not be read.
-pub fn scan<'a, 's>(
-    subject: &'a Subject<'s>,
-    catalog: &SocketCatalog,
-) -> Result<Vec<VolumeExposure<'a>>, &'a PartError> {
+/// Every exposure of a subject.
+pub fn scan<'a, 's>(subject: &'a Subject<'s>, catalog: &SocketCatalog) -> Vec<VolumeExposure<'a>> {
     match subject {
         Subject::PodSpec(located) => scan_pod_spec(&located.parts(), catalog),
         // The kubelet bind-mounts a `local` PersistentVolume exactly as a hostPath one.
-        Subject::PersistentVolume(spec) => {
-            Ok([("hostPath", &spec.host_path), ("local", &spec.local)]
-                .into_iter()
-                .filter_map(|(field, source)| {
-                    let source = source.as_ref()?;
-                    let (path, exposure) = catalog.classify_worst(HostPath::readings(&source.path));
-                    Some(VolumeExposure {
-                        volume: field,
-                        host_path: &source.path,
-                        findings: vec![Finding {
-                            reach: Reach::Whole,
-                            path,
-                            exposure: exposure?,
-                            containers: Vec::new(),
-                        }],
-                        mounted_by: Vec::new(),
-                        reached_by: Vec::new(),
-                    })
+        Subject::PersistentVolume(spec) => [("hostPath", &spec.host_path), ("local", &spec.local)]
+            .into_iter()
+            .filter_map(|(field, source)| {
+                let source = source.as_ref()?;
+                let (path, exposure) = catalog.classify_worst(HostPath::readings(&source.path));
+                Some(VolumeExposure {
+                    volume: field,
+                    host_path: &source.path,
+                    findings: vec![Finding {
+                        reach: Reach::Whole,
+                        path,
+                        exposure: exposure?,
+                        containers: Vec::new(),
+                    }],
+                    mounted_by: Vec::new(),
+                    reached_by: Vec::new(),
                 })
-                .collect())
-        }
+            })
+            .collect(),
     }
 }
 
@@ -428,6 +450,7 @@ fn decide<'a>(
     request: &'a AdmissionRequest<'a>,
     sites: &'a Sites<'a>,
     settings: &Settings,
+    raw: &'a [u8],
 ) -> Verdict<'a> {
     if !sites.inspected {
         return Verdict::accept(Vec::new());
@@ -437,7 +460,7 @@ fn decide<'a>(
         Operation::Update => true,
         Operation::Other => return Verdict::accept(Vec::new()),
     };
-    if request.object.is_none() {
+    if sites.missing_object {
         return Verdict::reject(
             format!(
                 "cannot read the request: request.object is missing from a {} {}",
@@ -460,7 +483,7 @@ fn decide<'a>(
     let mut verdicts = sites
         .sites
         .iter()
-        .map(|site| decide_site(request, sites, site, update, settings));
+        .map(|site| decide_site(request, sites, site, update, settings, raw));
     match (verdicts.next(), verdicts.next()) {
         (None, _) => Verdict::accept(Vec::new()),
         (Some(only), None) => only,
@@ -521,10 +544,8 @@ fn decide_site<'a>(
     site: &'a Site<'a>,
     update: bool,
     settings: &Settings,
+    raw: &'a [u8],
 ) -> Verdict<'a> {
-    let Some(object) = request.object else {
-        return Verdict::accept(Vec::new());
-    };
     let meta = &sites.meta;
     let at = site.new.pod_spec_at();
     let mut name = message::object_name(&request.kind.kind, meta);
@@ -532,17 +553,8 @@ fn decide_site<'a>(
         name = message::discovered(&name, &at.path());
     }
     let catalog = settings.catalog();
-    let unreadable = |object: &str, error: &PartError| {
-        Verdict::reject(
-            format!("cannot read the request: {}", error.locate(object)),
-            Vec::new(),
-        )
-    };
     let namespace = sites.namespace(request);
-    let exposures = match scan(&site.new, &catalog) {
-        Ok(exposures) => exposures,
-        Err(error) => return unreadable(OBJECT, error),
-    };
+    let exposures = scan(&site.new, &catalog);
     if let Subject::PodSpec(located) = &site.new {
         let mut problems = patches::problems(located);
         // What the old object had already is not what this request adds.
@@ -581,10 +593,7 @@ fn decide_site<'a>(
         _ => Identity::WithoutImage,
     };
     let old = match (update, &site.old) {
-        (true, Some(old)) => match scan(old, &catalog) {
-            Ok(exposures) => judge(exposures, settings, namespace).keys(identity),
-            Err(error) => return unreadable(OLD_OBJECT, error),
-        },
+        (true, Some(old)) => judge(scan(old, &catalog), settings, namespace).keys(identity),
         _ => BTreeSet::new(),
     };
     let (mut new, existing) = split_new(judged.violations, &old, identity);
@@ -637,7 +646,7 @@ fn decide_site<'a>(
     if let Some(at) = at
         && !at.is_pod()
         && !blocking_existing.is_empty()
-        && template_changed(request, at)
+        && template_changed(raw, at)
     {
         let says = " changes its pod template, and the Pods it would create still expose a \
                     container runtime socket (they would be rejected):";
@@ -647,13 +656,17 @@ fn decide_site<'a>(
         );
     }
     warnings.extend(existing_warnings);
-    match at {
-        Some(at) if !removals.is_empty() => Verdict::Mutate {
+    match (at, payload::object_text(raw, false)) {
+        (Some(at), Some(object)) if !removals.is_empty() => Verdict::Mutate {
             object: object.get().as_bytes(),
             edits: vec![(at, removals)],
             warnings,
             exempted,
         },
+        (Some(_), None) if !removals.is_empty() => Verdict::reject(
+            "cannot remove the socket mounts: the object's text cannot be read".to_string(),
+            warnings,
+        ),
         _ => Verdict::Accept { warnings, exempted },
     }
 }
@@ -740,15 +753,10 @@ fn split_new<'a>(
 
 /// True when the pod template of an UPDATE differs from the old one in any field. Only this
 /// rare path (an update of a workload that already exposes a socket) compares whole templates.
-fn template_changed(request: &AdmissionRequest, at: PodSpecAt) -> bool {
-    fn template<'t>(object: &Option<&'t RawValue>, keys: &[&str]) -> Option<&'t [u8]> {
-        json_text::at(object.as_ref()?.get().as_bytes(), keys)
-    }
+fn template_changed(raw: &[u8], at: PodSpecAt) -> bool {
     let keys = at.template_keys();
-    match (
-        template(&request.object, keys),
-        template(&request.old_object, keys),
-    ) {
+    let template = |old| json_text::at(payload::object_text(raw, old)?.get().as_bytes(), keys);
+    match (template(false), template(true)) {
         (Some(new), Some(old)) => !json_text::same(new, old),
         (new, old) => new.is_some() != old.is_some(),
     }
@@ -864,15 +872,15 @@ pub fn report(raw: &[u8]) -> Report {
         findings: Vec::new(),
         not_inspected: None,
     };
-    let (request, settings) = match request::parse(raw) {
+    let (request, settings) = match payload::parse(raw) {
         Ok(read) => read,
         Err(error) => return failed(error.to_string()),
     };
-    let sites = match Sites::read(&request, &settings) {
-        Ok(sites) => sites,
+    let (request, sites) = match Sites::read(request, &settings) {
+        Ok(read) => read,
         Err(message) => return failed(message),
     };
-    let response = respond(decide(&request, &sites, &settings));
+    let response = respond(decide(&request, &sites, &settings, raw));
     let mut findings = Vec::new();
     // A plain acceptance (e.g. of an object being deleted) lists nothing: the rows never
     // contradict the verdict.
@@ -880,7 +888,7 @@ pub fn report(raw: &[u8]) -> Report {
         response.accepted && response.warnings.is_none() && response.mutated_object.is_none();
     let catalog = settings.catalog();
     for site in sites.sites.iter().filter(|_| !plain_accept) {
-        let exposures = scan(&site.new, &catalog).unwrap_or_default();
+        let exposures = scan(&site.new, &catalog);
         let judged = judge(exposures, &settings, sites.namespace(&request));
         let persistent_volume = site.new.pod_spec_at().is_none();
         let rows = |severity, volumes: &[VolumeExposure]| {

@@ -2,7 +2,7 @@
 //! which mounts (with or without subPath) and in which containers.
 
 use crate::host_path::HostPath;
-use crate::request::{Container, PartError, Spec, Str, VolumeMount, VolumeNames};
+use crate::request::{Container, Spec, Str, VolumeMount};
 use crate::sockets::{Exposure, SocketCatalog};
 use std::collections::BTreeMap;
 
@@ -105,7 +105,7 @@ impl VolumeExposure<'_> {
 pub fn scan_pod_spec<'a, 's>(
     parts: &[&'a Spec<'s>],
     catalog: &SocketCatalog,
-) -> Result<Vec<VolumeExposure<'a>>, &'a PartError> {
+) -> Vec<VolumeExposure<'a>> {
     let mut exposures: Vec<VolumeExposure<'a>> = Vec::new();
     let mut by_name: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
     let volumes = parts
@@ -137,9 +137,8 @@ pub fn scan_pod_spec<'a, 's>(
         });
     }
     if exposures.is_empty() {
-        return Ok(exposures);
+        return exposures;
     }
-    let names = VolumeNames::new(by_name.keys().copied());
     let mut add_mounts =
         |me: ContainerRef<'a>, mounts: &mut dyn Iterator<Item = &'a VolumeMount<'s>>| {
             for mount in mounts {
@@ -188,43 +187,40 @@ pub fn scan_pod_spec<'a, 's>(
                 }
             }
         };
-    for_each_container(parts, &names, |container, kind| {
-        add_mounts(
-            container_ref(container, kind),
-            &mut container.volume_mounts.iter().flatten(),
-        );
-    })?;
+    for spec in parts {
+        spec.visit_containers(|container, list| {
+            add_mounts(
+                container_ref(container, ContainerKind::ALL[list]),
+                &mut container.volume_mounts.iter().flatten(),
+            );
+        });
+    }
     // Argo gives a sidecar or an init container with `mirrorVolumeMounts` the mounts of its
     // template's main container, and copies those of `templateDefaults` into every template:
     // each such container mounts what every main container of the workflow mounts.
-    let main_mounts = parts
-        .iter()
-        .map(|spec| spec.argo_main_mounts())
-        .collect::<Result<Vec<_>, _>>()?;
+    let main_mounts: Vec<Vec<&VolumeMount>> =
+        parts.iter().map(|spec| spec.argo_main_mounts()).collect();
     if main_mounts.iter().any(|mounts| !mounts.is_empty()) {
         for spec in parts {
-            spec.visit_containers(None, |container, list| {
+            spec.visit_containers(|container, list| {
                 if container.mirror_volume_mounts == Some(true) {
                     let me = container_ref(container, ContainerKind::ALL[list]);
                     add_mounts(me, &mut main_mounts.iter().flatten().copied());
                 }
-            })?;
+            });
         }
     }
     exposures.retain(|volume| !volume.findings.is_empty());
     if !exposures.is_empty() {
-        add_reachers(parts, &mut exposures)?;
+        add_reachers(parts, &mut exposures);
     }
-    Ok(exposures)
+    exposures
 }
 
 /// Adds to each volume the containers that reach it without mounting it: every container of a
 /// Pod that shares a process namespace, and an ephemeral container whose debug target mounts
 /// it. Read only for an object that exposes something.
-fn add_reachers<'a, 's>(
-    parts: &[&'a Spec<'s>],
-    exposures: &mut [VolumeExposure<'a>],
-) -> Result<(), &'a PartError> {
+fn add_reachers<'a, 's>(parts: &[&'a Spec<'s>], exposures: &mut [VolumeExposure<'a>]) {
     let shared = parts.iter().find_map(|spec| shared_processes(spec));
     let mut add = |container: &'a Container<'s>, kind| {
         let me = container_ref(container, kind);
@@ -245,14 +241,11 @@ fn add_reachers<'a, 's>(
     };
     for spec in parts {
         if shared.is_some() {
-            spec.visit_containers(None, |container, list| {
-                add(container, ContainerKind::ALL[list])
-            })?;
+            spec.visit_containers(|container, list| add(container, ContainerKind::ALL[list]));
         } else {
-            spec.visit_ephemeral(|container| add(container, ContainerKind::Ephemeral))?;
+            spec.visit_ephemeral(|container| add(container, ContainerKind::Ephemeral));
         }
     }
-    Ok(())
 }
 
 /// How every container of a Pod can reach the mounts of every other one through procfs, if
@@ -300,21 +293,6 @@ fn non_empty<'b>(value: &'b Option<Str<'_>>) -> Option<&'b str> {
     value.as_deref().filter(|s| !s.is_empty())
 }
 
-/// Calls `visit` with every container of the parts that may mount one of `volumes`, with its
-/// kind, in spec order.
-fn for_each_container<'b, 'x>(
-    parts: &[&'b Spec<'x>],
-    volumes: &VolumeNames,
-    mut visit: impl FnMut(&'b Container<'x>, ContainerKind),
-) -> Result<(), &'b PartError> {
-    for spec in parts {
-        spec.visit_containers(Some(volumes), |container, list| {
-            visit(container, ContainerKind::ALL[list]);
-        })?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,7 +305,6 @@ mod tests {
         let spec: Spec = serde_json::from_str(spec).unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
         scan_pod_spec(&[&spec], &catalog)
-            .unwrap()
             .into_iter()
             .map(|v| {
                 let findings = v
@@ -413,7 +390,7 @@ mod tests {
         )
         .unwrap();
         let catalog = SocketCatalog::new(&[Runtime::Docker], &[]);
-        let found = scan_pod_spec(&[&spec], &catalog).unwrap();
+        let found = scan_pod_spec(&[&spec], &catalog);
         let expr = &found[0].findings[1];
         assert_eq!(expr.reach, Reach::SubPathExpr("$(POD)"));
         assert!(expr.exposure.is_socket());

@@ -42,15 +42,18 @@ impl<'de> Deserialize<'de> for InOrder<'de> {
     }
 }
 
+/// `text` read as a `T`, as every read of the core reads (see `read::tracked`).
+fn read<'t, T: Deserialize<'t>>(text: &'t [u8]) -> Option<T> {
+    crate::read::tracked(text).ok()
+}
+
 /// The fields of the object `text` in the order written, keys decoded, values as their text;
 /// `None` if `text` is not an object.
 pub(crate) fn fields(text: &[u8]) -> Option<Fields<'_>> {
     if first(text) != Some(b'{') {
         return None;
     }
-    serde_json::from_slice::<InOrder>(text)
-        .ok()
-        .map(|InOrder(fields)| fields)
+    read::<InOrder>(text).map(|InOrder(fields)| fields)
 }
 
 /// The value of `key` in the object `text`; the last one if the key is repeated, as
@@ -71,7 +74,7 @@ pub(crate) fn items(text: &[u8]) -> Option<Vec<&[u8]>> {
     if first(text) != Some(b'[') {
         return None;
     }
-    let items: Vec<&RawValue> = serde_json::from_slice(text).ok()?;
+    let items: Vec<&RawValue> = read(text)?;
     Some(
         items
             .into_iter()
@@ -82,9 +85,7 @@ pub(crate) fn items(text: &[u8]) -> Option<Vec<&[u8]>> {
 
 /// The string `text`, decoded; `None` if `text` is not a string.
 pub(crate) fn string(text: &[u8]) -> Option<Cow<'_, str>> {
-    serde_json::from_slice::<Text>(text)
-        .ok()
-        .map(|Text(text)| text)
+    read::<Text>(text).map(|Text(text)| text)
 }
 
 /// Whether two values are equal as JSON: objects whatever the order of their keys, strings

@@ -399,7 +399,7 @@ mod tests {
             r#"{"spec":{"template":"a string","local":true,"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}"#,
         );
         let located = read(text, PodSpecAt::JobTemplate).unwrap().unwrap();
-        assert_eq!(located.spec.container_lists(None).unwrap()[0][0].name, "c");
+        assert_eq!(located.spec.container_lists()[0][0].name, "c");
         assert_eq!(located.spec.path, "spec.jobTemplate.spec.template.spec");
         assert!(read(text, PodSpecAt::SpecTemplate).is_err());
         assert!(read(text, PodSpecAt::Template).unwrap().is_none());
@@ -434,8 +434,7 @@ mod tests {
             ]
         );
         let names = |part: &Spec| -> Vec<Vec<String>> {
-            part.container_lists(None)
-                .unwrap()
+            part.container_lists()
                 .iter()
                 .map(|list| {
                     list.iter()

@@ -22,6 +22,7 @@ pub mod kube_yaml;
 mod message;
 mod mutation;
 mod patches;
+mod payload;
 mod read;
 mod request;
 mod response;

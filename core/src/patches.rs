@@ -7,7 +7,6 @@
 
 use crate::kinds::Located;
 use crate::kube_yaml::{self, Value};
-use crate::request::VolumeNames;
 use std::collections::BTreeSet;
 
 /// The problem of each `podSpecPatch` of a workflow that the policy cannot admit, by where it
@@ -31,10 +30,8 @@ pub fn problems(located: &Located) -> Vec<(String, String)> {
         .collect();
     let mut mounters: BTreeSet<&str> = BTreeSet::new();
     if !volumes.is_empty() {
-        let names = VolumeNames::new(volumes.iter().copied());
         for part in &parts {
-            // A container that cannot be read was refused by the scan already.
-            let _ = part.visit_containers(Some(&names), |container, _| {
+            part.visit_containers(|container, _| {
                 let mounts = container.volume_mounts.iter().flatten();
                 if mounts.clone().any(|mount| volumes.contains(&*mount.name)) {
                     mounters.insert(&container.name);
@@ -45,7 +42,7 @@ pub fn problems(located: &Located) -> Vec<(String, String)> {
     // A container that mirrors the main container's mounts gets them when the Pod is built.
     if !mounters.is_empty() {
         for part in &parts {
-            let _ = part.visit_containers(None, |container, _| {
+            part.visit_containers(|container, _| {
                 if container.mirror_volume_mounts == Some(true) {
                     mounters.insert(&container.name);
                 }

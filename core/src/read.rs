@@ -2,22 +2,61 @@
 //! serde words it (the field path from `serde_path_to_error`).
 
 use serde::de::value::{MapAccessDeserializer, StrDeserializer};
-use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, de};
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
+/// An error with the path of the field it is about.
+pub type Error = serde_path_to_error::Error<serde_json::Error>;
+
 /// Reads `text` as a `T`; an error names the field it is about.
 pub fn from_slice<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, String> {
+    tracked(text).map_err(|error| describe("", &error))
+}
+
+/// Reads the whole of `text` with a seed; an error comes with the path of its field. Every read
+/// of the core goes through here, with one reader type, so that each `Deserialize` is compiled
+/// into the module once (and once more tracking paths). The path is tracked only to tell an
+/// error: `serde_path_to_error` allocates each key it passes, which doubled the cost of a read.
+pub fn tracked_seed<'a, S>(seed: S, text: &'a [u8]) -> Result<S::Value, Error>
+where
+    S: DeserializeSeed<'a> + Clone,
+{
+    let first = match untracked_seed(seed.clone(), text) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
     let mut reader = serde_json::Deserializer::from_slice(text);
-    let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| describe("", &e))?;
-    reader.end().map_err(|error| message(&error))?;
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut reader, &mut track);
+    let error = match seed.deserialize(tracked) {
+        Err(error) => error,
+        // The reader ahead is the same: the same error, at the end of the value.
+        Ok(_) => reader.end().err().unwrap_or(first),
+    };
+    Err(Error::new(track.path(), error))
+}
+
+/// Reads the whole of `text` with a seed, as [`tracked_seed`] but for the path of an error.
+pub fn untracked_seed<'a, S: DeserializeSeed<'a>>(
+    seed: S,
+    text: &'a [u8],
+) -> Result<S::Value, serde_json::Error> {
+    let mut reader = serde_json::Deserializer::from_slice(text);
+    let value = seed.deserialize(&mut reader)?;
+    reader.end()?;
     Ok(value)
+}
+
+/// [`tracked_seed`] for a `T`.
+pub fn tracked<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, Error> {
+    tracked_seed(PhantomData, text)
 }
 
 /// `prefix.path: message`. A value of the wrong type or shape is told by its field alone; a
 /// syntax error keeps serde_json's line and column, which say where the text breaks.
-pub fn describe(prefix: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+pub fn describe(prefix: &str, error: &Error) -> String {
     let path = path(prefix, error);
     let message = message(error.inner());
     match path.is_empty() {
@@ -27,7 +66,7 @@ pub fn describe(prefix: &str, error: &serde_path_to_error::Error<serde_json::Err
 }
 
 /// The field an error is about, after `prefix`: `spec.containers[0].image`.
-pub fn path(prefix: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+pub fn path(prefix: &str, error: &Error) -> String {
     let mut path = error.path().to_string();
     if path == "." {
         path.clear();
@@ -194,10 +233,7 @@ mod tests {
             from_slice::<Map<Probe>>(br#"{"name":"a","enabled":"x"}"#).unwrap_err(),
             "enabled: invalid type: string \"x\", expected a boolean"
         );
-        let error = serde_path_to_error::deserialize::<_, Probe>(
-            &mut serde_json::Deserializer::from_str(r#"{"name":1}"#),
-        )
-        .unwrap_err();
+        let error = tracked::<Probe>(br#"{"name":1}"#).unwrap_err();
         assert_eq!(
             describe("spec.containers[0]", &error),
             "spec.containers[0].name: invalid type: integer `1`, expected a string"
