@@ -236,7 +236,7 @@ pub enum Verdict<'a> {
     /// Accept the object (its text) with each place's removals taken out of its pod spec.
     Mutate {
         object: &'a [u8],
-        edits: Vec<(PodSpecAt, Vec<mutation::Removal<'a>>)>,
+        removals: Vec<mutation::Removal<'a>>,
         warnings: Vec<String>,
         exempted: Vec<String>,
     },
@@ -266,11 +266,11 @@ fn respond(verdict: Verdict) -> ValidationResponse {
         Verdict::Reject { message, warnings } => reject(message, warnings),
         Verdict::Mutate {
             object,
-            edits,
+            removals,
             warnings,
             exempted,
         } => {
-            let mut response = mutate(object, &edits, warnings);
+            let mut response = mutate(object, &removals, warnings);
             annotate(&mut response, "exempted-socket-mounts", &exempted);
             response
         }
@@ -384,6 +384,8 @@ pub fn judge<'a, 's>(
                 };
             let VolumeExposure {
                 volume: name,
+                at,
+                mounts,
                 host_path,
                 mut mounted_by,
                 mut reached_by,
@@ -391,6 +393,8 @@ pub fn judge<'a, 's>(
             } = volume;
             let with = |findings, mounted_by, reached_by| VolumeExposure {
                 volume: name,
+                at,
+                mounts: mounts.clone(),
                 host_path,
                 findings,
                 mounted_by,
@@ -429,12 +433,15 @@ pub fn scan<'a, 's>(subject: &'a Subject<'s>, catalog: &SocketCatalog) -> Vec<Vo
                 let (path, exposure) = catalog.classify_worst(HostPath::readings(&source.path));
                 Some(VolumeExposure {
                     volume: field,
+                    at: None,
+                    mounts: Vec::new(),
                     host_path: &source.path,
                     findings: vec![Finding {
                         reach: Reach::Whole,
                         path,
                         exposure: exposure?,
                         containers: Vec::new(),
+                        mounts: Vec::new(),
                     }],
                     mounted_by: Vec::new(),
                     reached_by: Vec::new(),
@@ -495,7 +502,7 @@ fn decide<'a>(
 /// mutated where any place is, with every warning and audit value.
 fn combine<'a>(verdicts: impl Iterator<Item = Verdict<'a>>) -> Verdict<'a> {
     let (mut messages, mut warnings, mut exempted) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut mutated, mut edits) = (None, Vec::new());
+    let (mut mutated, mut removals) = (None, Vec::new());
     for verdict in verdicts {
         match verdict {
             Verdict::Accept {
@@ -514,12 +521,12 @@ fn combine<'a>(verdicts: impl Iterator<Item = Verdict<'a>>) -> Verdict<'a> {
             }
             Verdict::Mutate {
                 object,
-                edits: more,
+                removals: more,
                 warnings: w,
                 exempted: e,
             } => {
                 mutated = Some(object);
-                edits.extend(more);
+                removals.extend(more);
                 warnings.extend(w);
                 exempted.extend(e);
             }
@@ -529,7 +536,7 @@ fn combine<'a>(verdicts: impl Iterator<Item = Verdict<'a>>) -> Verdict<'a> {
         (false, _) => Verdict::reject(messages.join("\n"), warnings),
         (true, Some(object)) => Verdict::Mutate {
             object,
-            edits,
+            removals,
             warnings,
             exempted,
         },
@@ -657,9 +664,9 @@ fn decide_site<'a>(
     }
     warnings.extend(existing_warnings);
     match (at, payload::object_text(raw, false)) {
-        (Some(at), Some(object)) if !removals.is_empty() => Verdict::Mutate {
+        (Some(_), Some(object)) if !removals.is_empty() => Verdict::Mutate {
             object: object.get().as_bytes(),
-            edits: vec![(at, removals)],
+            removals,
             warnings,
             exempted,
         },
@@ -671,25 +678,22 @@ fn decide_site<'a>(
     }
 }
 
-/// Removes each place's `removals` from the request's object (its text) and answers with the
-/// mutated object.
+/// Removes `removals` from the request's object (its text) and answers with the mutated
+/// object.
 fn mutate(
     object: &[u8],
-    edits: &[(PodSpecAt, Vec<mutation::Removal>)],
+    removals: &[mutation::Removal],
     mut warnings: Vec<String>,
 ) -> ValidationResponse {
-    let mut text = object.to_vec();
-    for (at, removals) in edits {
-        match mutation::apply(&text, *at, removals) {
-            Ok(edited) => text = edited,
-            Err(error) => {
-                return reject(
-                    format!("cannot remove the socket mounts: {error}"),
-                    warnings,
-                );
-            }
+    let text = match mutation::apply(object, removals) {
+        Ok(text) => text,
+        Err(error) => {
+            return reject(
+                format!("cannot remove the socket mounts: {error}"),
+                warnings,
+            );
         }
-    }
+    };
     let object = match String::from_utf8(text) {
         Ok(object) => object,
         Err(_) => {
@@ -699,7 +703,7 @@ fn mutate(
             );
         }
     };
-    let removals = edits.iter().flat_map(|(_, removals)| removals);
+    let removals = removals.iter();
     let removed: Vec<String> = removals.clone().map(|r| r.audit()).collect();
     warnings.splice(0..0, removals.map(|r| r.describe("removed")));
     let mut response = accept(warnings);

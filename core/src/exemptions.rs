@@ -138,23 +138,25 @@ fn same_place(a: &HostPath, b: &HostPath) -> bool {
     }
 }
 
-/// An exposure admitted by a rule, and the rule's reason.
+/// An exposure admitted by a rule: the rule (its index in `exemptions`) and its reason.
 #[derive(Debug)]
 pub struct Exempted<'a, 'r> {
     pub volume: VolumeExposure<'a>,
+    pub rule: usize,
     pub reason: &'r str,
 }
 
 /// Splits the findings of `volume` into those some rule admits in `namespace` (each with the
-/// first rule's reason) and the rest.
+/// first rule that admits it; two rules with the same reason stay two) and the rest.
 pub fn apply<'a, 'r>(
     rules: &'r [Exemption],
     namespace: &str,
     volume: VolumeExposure<'a>,
 ) -> (Vec<Exempted<'a, 'r>>, Option<VolumeExposure<'a>>) {
-    let rules: Vec<&Exemption> = rules
+    let rules: Vec<(usize, &Exemption)> = rules
         .iter()
-        .filter(|rule| rule.admits_volume(namespace, &volume))
+        .enumerate()
+        .filter(|(_, rule)| rule.admits_volume(namespace, &volume))
         .collect();
     if rules.is_empty() {
         return (Vec::new(), Some(volume));
@@ -162,14 +164,15 @@ pub fn apply<'a, 'r>(
     let mut exempted: Vec<Exempted> = Vec::new();
     let mut kept = Vec::new();
     for finding in &volume.findings {
-        match rules.iter().find(|rule| rule.admits_finding(finding)) {
-            Some(rule) => match exempted.iter_mut().find(|e| e.reason == rule.reason) {
+        match rules.iter().find(|(_, rule)| rule.admits_finding(finding)) {
+            Some(&(index, rule)) => match exempted.iter_mut().find(|e| e.rule == index) {
                 Some(same) => same.volume.findings.push(finding.clone()),
                 None => exempted.push(Exempted {
                     volume: VolumeExposure {
                         findings: vec![finding.clone()],
                         ..volume.clone()
                     },
+                    rule: index,
                     reason: &rule.reason,
                 }),
             },
@@ -200,6 +203,8 @@ mod tests {
         };
         VolumeExposure {
             volume: name,
+            at: None,
+            mounts: Vec::new(),
             host_path: paths[0],
             findings: paths
                 .iter()
@@ -208,6 +213,7 @@ mod tests {
                     path: HostPath::parse(path),
                     exposure: exposure.clone(),
                     containers: Vec::new(),
+                    mounts: Vec::new(),
                 })
                 .collect(),
             mounted_by: images

@@ -2,7 +2,7 @@
 //! which mounts (with or without subPath) and in which containers.
 
 use crate::host_path::HostPath;
-use crate::request::{Container, Spec, Str, VolumeMount};
+use crate::request::{Container, Item, Span, Spec, Str, VolumeMount};
 use crate::sockets::{Exposure, SocketCatalog};
 use std::collections::BTreeMap;
 
@@ -47,6 +47,8 @@ pub struct Finding<'a> {
     pub exposure: Exposure,
     /// Containers that reach `path`; empty for a volume no container mounts as a whole.
     pub containers: Vec<ContainerRef<'a>>,
+    /// The mounts that reach it (none for the volume's own finding): what mutation removes.
+    pub mounts: Vec<Span<'a>>,
 }
 
 /// How a container that does not mount a volume reaches it: through the filesystem of a
@@ -65,6 +67,10 @@ pub enum Via<'a> {
 #[derive(Debug, Clone)]
 pub struct VolumeExposure<'a> {
     pub volume: &'a str,
+    /// Where the volume is in its list (`None` for a PersistentVolume's source).
+    pub at: Option<Span<'a>>,
+    /// Every mount of the volume, whatever it reaches.
+    pub mounts: Vec<Span<'a>>,
     /// The hostPath as written.
     pub host_path: &'a str,
     pub findings: Vec<Finding<'a>>,
@@ -127,9 +133,12 @@ pub fn scan_pod_spec<'a, 's>(
             path,
             exposure,
             containers: Vec::new(),
+            mounts: Vec::new(),
         });
         exposures.push(VolumeExposure {
             volume: &volume.name,
+            at: Some(volume.at),
+            mounts: Vec::new(),
             host_path: &host_path.path,
             findings: whole.into_iter().collect(),
             mounted_by: Vec::new(),
@@ -140,7 +149,7 @@ pub fn scan_pod_spec<'a, 's>(
         return exposures;
     }
     let mut add_mounts =
-        |me: ContainerRef<'a>, mounts: &mut dyn Iterator<Item = &'a VolumeMount<'s>>| {
+        |me: ContainerRef<'a>, mounts: &mut dyn Iterator<Item = &'a Item<'s, VolumeMount<'s>>>| {
             for mount in mounts {
                 let Some(indices) = by_name.get(&*mount.name) else {
                     continue;
@@ -152,6 +161,7 @@ pub fn scan_pod_spec<'a, 's>(
                     if volume.mounted_by.last() != Some(&me) {
                         volume.mounted_by.push(me);
                     }
+                    volume.mounts.push(mount.at);
                     for reach in reaches(mount) {
                         // The same reach into the same volume reaches the same path: what an
                         // earlier mount found is not worked out again.
@@ -160,6 +170,7 @@ pub fn scan_pod_spec<'a, 's>(
                             if finding.containers.last() != Some(&me) {
                                 finding.containers.push(me);
                             }
+                            finding.mounts.push(mount.at);
                             continue;
                         }
                         let reached = match reach {
@@ -181,6 +192,7 @@ pub fn scan_pod_spec<'a, 's>(
                                 path,
                                 exposure,
                                 containers: vec![me],
+                                mounts: vec![mount.at],
                             });
                         }
                     }
@@ -198,7 +210,7 @@ pub fn scan_pod_spec<'a, 's>(
     // Argo gives a sidecar or an init container with `mirrorVolumeMounts` the mounts of its
     // template's main container, and copies those of `templateDefaults` into every template:
     // each such container mounts what every main container of the workflow mounts.
-    let main_mounts: Vec<Vec<&VolumeMount>> =
+    let main_mounts: Vec<Vec<&Item<VolumeMount>>> =
         parts.iter().map(|spec| spec.argo_main_mounts()).collect();
     if main_mounts.iter().any(|mounts| !mounts.is_empty()) {
         for spec in parts {

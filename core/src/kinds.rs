@@ -1,7 +1,6 @@
 //! Where each kind the policy handles keeps its pod specs (or its host path): one row per
-//! kind, used to read the object and to edit it.
+//! kind. The object is read at those places, and mutation edits what was read there.
 
-use crate::json_text::{self, Fields};
 use crate::request::Spec;
 
 /// What the policy inspects in an object of a given kind.
@@ -174,58 +173,7 @@ fn push_template<'s, 'a>(parts: &mut Vec<&'s Spec<'a>>, template: &'s Spec<'a>) 
     }
 }
 
-/// The templates inline in a template's text, in the order of [`inline_templates`].
-fn inline_template_texts(template: &[u8]) -> Vec<&[u8]> {
-    let steps = json_text::field(template, "steps")
-        .and_then(json_text::items)
-        .into_iter()
-        .flatten()
-        .filter_map(json_text::items)
-        .flatten();
-    let tasks = json_text::at(template, &["dag", "tasks"])
-        .and_then(json_text::items)
-        .into_iter()
-        .flatten();
-    steps
-        .chain(tasks)
-        .filter_map(|step| json_text::field(step, "inline"))
-        .filter(|inline| inline.first() == Some(&b'{'))
-        .collect()
-}
-
-/// A template's fields, then those of the templates inline in it, depth first.
-fn push_template_text<'t>(parts: &mut Vec<Fields<'t>>, template: &'t [u8]) {
-    let Some(fields) = json_text::fields(template) else {
-        return;
-    };
-    parts.push(fields);
-    for inline in inline_template_texts(template) {
-        push_template_text(parts, inline);
-    }
-}
-
 impl PodSpecAt {
-    /// The parts of `object` (its JSON text) as their fields, in the order of
-    /// [`Located::parts`]. Only objects are parts, as only objects are read as pod specs.
-    pub fn text_parts<'t>(&self, object: &'t [u8]) -> Result<Vec<Fields<'t>>, String> {
-        let spec = json_text::at(object, self.keys());
-        let spec_fields = spec.and_then(json_text::fields);
-        let (Some(spec), Some(spec_fields)) = (spec, spec_fields) else {
-            return Err(format!("the object has no pod spec at {}", self.path()));
-        };
-        let mut parts = vec![spec_fields];
-        if self.is_workflow() {
-            let templates = json_text::field(spec, "templates").and_then(json_text::items);
-            for template in json_text::field(spec, "templateDefaults")
-                .into_iter()
-                .chain(templates.into_iter().flatten())
-            {
-                push_template_text(&mut parts, template);
-            }
-        }
-        Ok(parts)
-    }
-
     /// The place as object keys.
     pub fn keys(&self) -> &'static [&'static str] {
         match self {
@@ -466,12 +414,5 @@ mod tests {
                 vec![]
             ]
         );
-        // The text view lists the same parts in the same order.
-        let text_parts = PodSpecAt::CronWorkflow.text_parts(text.as_bytes()).unwrap();
-        assert_eq!(text_parts.len(), paths.len());
-        let (key, value) = &text_parts[1][0];
-        assert_eq!((&**key, *value), ("container", &br#"{"name":"d"}"#[..]));
-        let (key, _) = &text_parts[6][0];
-        assert_eq!(&**key, "container");
     }
 }

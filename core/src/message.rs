@@ -367,6 +367,7 @@ pub fn removal(removal: &Removal, verb: &str) -> String {
             host_path,
             what,
             containers,
+            ..
         } => {
             let mounts = if containers.is_empty() {
                 String::new()
@@ -388,6 +389,7 @@ pub fn removal(removal: &Removal, verb: &str) -> String {
             reach: how,
             what,
             containers,
+            ..
         } => format!(
             "{verb} the mounts of volume {volume:?} (hostPath {}) with {} in {} {}, \
              which reach {what}",

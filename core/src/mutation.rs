@@ -1,11 +1,13 @@
-//! Mutate mode: what to remove, and removing it from the object as JSON so that every other
+//! Mutate mode: what to remove, and removing it from the object's text, so that every other
 //! field (including fields no Kubernetes library of this module knows) keeps its value and order.
+//! What is removed is exactly the items the scan judged, by where they are in the request's text
+//! (`request::Span`): never found again by their names.
 
-use crate::exposures::{ContainerKind, ContainerRef, Reach, VolumeExposure};
-use crate::json_text::{self, Edits};
-use crate::kinds::PodSpecAt;
+use crate::exposures::{ContainerRef, Reach, VolumeExposure};
+use crate::json_text::Edits;
 use crate::message;
-use std::borrow::Cow;
+use crate::request::Span;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Something mutate mode removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +18,8 @@ pub enum Removal<'a> {
         host_path: &'a str,
         what: String,
         containers: Vec<ContainerRef<'a>>,
+        at: Span<'a>,
+        mounts: Vec<Span<'a>>,
     },
     /// The `subPath`/`subPathExpr` mounts of a volume that reach a socket.
     Mounts {
@@ -24,17 +28,23 @@ pub enum Removal<'a> {
         reach: Reach<'a>,
         what: String,
         containers: Vec<ContainerRef<'a>>,
+        mounts: Vec<Span<'a>>,
     },
 }
 
 /// Splits violations into removals and what cannot be removed: a socket volume goes with its
-/// mounts; a subPath mount that reaches a socket goes alone; a directory exposure stays.
+/// mounts; a subPath mount that reaches a socket goes alone; a directory exposure stays, and so
+/// does what is not an item of a list (a PersistentVolume's source).
 pub fn plan<'a>(
     violations: Vec<VolumeExposure<'a>>,
 ) -> (Vec<Removal<'a>>, Vec<VolumeExposure<'a>>) {
     let mut removals = Vec::new();
     let mut remaining = Vec::new();
     for mut volume in violations {
+        let Some(at) = volume.at else {
+            remaining.push(volume);
+            continue;
+        };
         if let Some(socket) = volume
             .findings
             .iter()
@@ -45,6 +55,8 @@ pub fn plan<'a>(
                 host_path: volume.host_path,
                 what: message::describe(&socket.exposure, &socket.path),
                 containers: volume.mounted_by.clone(),
+                at,
+                mounts: volume.mounts.clone(),
             });
             continue;
         }
@@ -57,6 +69,7 @@ pub fn plan<'a>(
                     reach: finding.reach,
                     what: message::describe(&finding.exposure, &finding.path),
                     containers: finding.containers.clone(),
+                    mounts: finding.mounts.clone(),
                 });
             }
             !removable
@@ -68,7 +81,7 @@ pub fn plan<'a>(
     (removals, remaining)
 }
 
-impl Removal<'_> {
+impl<'a> Removal<'a> {
     /// The removal in words, after `verb` ("removed", "would remove"): the warning `kubectl`
     /// shows.
     pub fn describe(&self, verb: &str) -> String {
@@ -90,140 +103,43 @@ impl Removal<'_> {
             }
         }
     }
+
+    /// The items it removes.
+    fn spans(&self) -> impl Iterator<Item = &Span<'a>> {
+        let (at, mounts) = match self {
+            Removal::Volume { at, mounts, .. } => (Some(at), mounts),
+            Removal::Mounts { mounts, .. } => (None, mounts),
+        };
+        at.into_iter().chain(mounts)
+    }
 }
 
-/// The request's object (its JSON text) with `removals` taken out of its pod spec at `at`.
-/// Only the volume and mount lists that lose an item are rewritten; the rest of the text is
-/// copied as it was.
-pub fn apply(object: &[u8], at: PodSpecAt, removals: &[Removal]) -> Result<Vec<u8>, String> {
+/// The request's object (`object`, its text) without the items `removals` list. Only the lists
+/// that lose an item are rewritten; the rest of the text is copied as it was.
+pub fn apply(object: &[u8], removals: &[Removal]) -> Result<Vec<u8>, String> {
+    let removed: BTreeSet<&Span> = removals.iter().flat_map(Removal::spans).collect();
+    let mut lists: BTreeMap<usize, &str> = BTreeMap::new();
+    for span in &removed {
+        lists.insert(span.list.as_ptr() as usize, span.list);
+    }
+    let item = |text: &[u8]| (text.as_ptr() as usize, text.len());
+    let wanted: BTreeSet<(usize, usize)> =
+        removed.iter().map(|s| item(s.text.as_bytes())).collect();
+    let mut found = 0;
     let mut edits = Edits::new(object);
-    for fields in at.text_parts(object)? {
-        for (key, value) in &fields {
-            if key == "volumes" {
-                edits.retain(value, |volume| {
-                    !removals.iter().any(|removal| match removal {
-                        Removal::Volume { volume: name, .. } => name_of(volume, "") == *name,
-                        Removal::Mounts { .. } => false,
-                    })
-                });
-            }
-        }
-        for (holder, kind, unnamed) in holders(&fields) {
-            let name = match unnamed {
-                // Argo runs a template's `container` or `script` as main, whatever its name.
-                Unnamed::Main => Cow::Borrowed("main"),
-                Unnamed::Empty | Unnamed::ContainerSet => name_of(holder, ""),
-            };
-            let mounts = match unnamed {
-                Unnamed::ContainerSet => Some(holder),
-                Unnamed::Empty | Unnamed::Main => json_text::field(holder, "volumeMounts"),
-            };
-            let Some(mounts) = mounts else {
-                continue;
-            };
-            edits.retain(mounts, |mount| {
-                !removals
-                    .iter()
-                    .any(|removal| removes(removal, mount, kind, unnamed, &name))
-            });
-        }
+    for list in lists.values() {
+        edits.retain(list.as_bytes(), |text| {
+            let remove = wanted.contains(&item(text));
+            found += usize::from(remove);
+            !remove
+        });
+    }
+    if found != wanted.len() {
+        return Err("an item to remove is not where the object was read".to_string());
     }
     edits
         .finish()
         .ok_or_else(|| "the edits of the object overlap or fall outside it".to_string())
-}
-
-/// Whether `removal` takes out `mount`, a mount of the container `container` (named as the
-/// typed reader names it) of kind `kind`.
-fn removes(
-    removal: &Removal,
-    mount: &[u8],
-    kind: ContainerKind,
-    unnamed: Unnamed,
-    container: &str,
-) -> bool {
-    match removal {
-        Removal::Volume { volume, .. } => name_of(mount, "") == *volume,
-        Removal::Mounts {
-            volume,
-            reach,
-            containers,
-            ..
-        } => {
-            let (key, value) = match reach {
-                Reach::SubPath(sub_path) => ("subPath", *sub_path),
-                Reach::SubPathExpr(expr) => ("subPathExpr", *expr),
-                Reach::Whole => return false,
-            };
-            // The mounts of an Argo containerSet belong to each of its containers: the
-            // finding lists them all, so the shared mount goes.
-            let targeted = match unnamed {
-                Unnamed::ContainerSet => true,
-                Unnamed::Empty | Unnamed::Main => containers
-                    .iter()
-                    .any(|target| target.kind == kind && target.name == container),
-            };
-            targeted
-                && name_of(mount, "") == *volume
-                && json_text::field(mount, key)
-                    .and_then(json_text::string)
-                    .as_deref()
-                    == Some(value)
-        }
-    }
-}
-
-/// The name the typed reader gives a container whose `name` is absent or empty.
-#[derive(Debug, Clone, Copy)]
-enum Unnamed {
-    Empty,
-    /// Argo's `container` and `script` run as `main`, whatever their name.
-    Main,
-    /// Not a container: an Argo `containerSet`, whose mounts every container of the set has.
-    ContainerSet,
-}
-
-/// The `name` of a volume, mount or container (JSON text), `unnamed` when absent or empty, as
-/// the typed reader of the request reads it, so that what was judged is what is removed.
-fn name_of<'v>(value: &'v [u8], unnamed: &'v str) -> Cow<'v, str> {
-    match json_text::field(value, "name").and_then(json_text::string) {
-        Some(name) if !name.is_empty() => name,
-        _ => Cow::Borrowed(unnamed),
-    }
-}
-
-/// Everything in a part (its fields) that holds mounts, with its container kind: the
-/// containers of a pod spec and of an Argo template, and (as the list itself) the mounts of a
-/// `containerSet`.
-fn holders<'t>(fields: &[(Cow<'t, str>, &'t [u8])]) -> Vec<(&'t [u8], ContainerKind, Unnamed)> {
-    let list = |value: &'t [u8], kind| -> Vec<(&'t [u8], ContainerKind, Unnamed)> {
-        json_text::items(value)
-            .into_iter()
-            .flatten()
-            .map(|container| (container, kind, Unnamed::Empty))
-            .collect()
-    };
-    fields
-        .iter()
-        .flat_map(|(key, value)| match &**key {
-            "containers" | "sidecars" => list(value, ContainerKind::Container),
-            "initContainers" => list(value, ContainerKind::Init),
-            "ephemeralContainers" => list(value, ContainerKind::Ephemeral),
-            "container" | "script" => vec![(*value, ContainerKind::Container, Unnamed::Main)],
-            "containerSet" => json_text::fields(value)
-                .into_iter()
-                .flatten()
-                .flat_map(|(key, value)| match &*key {
-                    "containers" => list(value, ContainerKind::Container),
-                    "volumeMounts" => {
-                        vec![(value, ContainerKind::Container, Unnamed::ContainerSet)]
-                    }
-                    _ => Vec::new(),
-                })
-                .collect(),
-            _ => Vec::new(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -71,24 +71,55 @@ pub fn path(prefix: &str, error: &Error) -> String {
     if path == "." {
         path.clear();
     }
-    match (prefix.is_empty(), path.is_empty()) {
-        (true, _) => path,
-        (false, true) => prefix.to_string(),
-        (false, false) if path.starts_with('[') => format!("{prefix}{path}"),
-        (false, false) => format!("{prefix}.{path}"),
+    // An error inside a value read apart goes on from where that value is.
+    if let Some((inner, _)) = split_nested(&error.inner().to_string()) {
+        path = joined(&path, inner);
+    }
+    joined(prefix, &path)
+}
+
+fn joined(path: &str, more: &str) -> String {
+    match (path.is_empty(), more.is_empty()) {
+        (true, _) => more.to_string(),
+        (false, true) => path.to_string(),
+        (false, false) if more.starts_with('[') => format!("{path}{more}"),
+        (false, false) => format!("{path}.{more}"),
     }
 }
 
 /// What is wrong, in serde_json's words; the line and column for a syntax error only.
 pub fn message(error: &serde_json::Error) -> String {
-    let message = error.to_string();
+    let mut message = error.to_string();
     if error.is_data() {
         let at = format!(" at line {} column {}", error.line(), error.column());
         if let Some(plain) = message.strip_suffix(&at) {
-            return plain.to_string();
+            message = plain.to_string();
         }
     }
-    message
+    match split_nested(&message) {
+        Some((_, inner)) => inner.to_string(),
+        None => message,
+    }
+}
+
+/// Marks the path in the error of a value read apart (see [`nested`]).
+const NESTED: char = '\u{1}';
+
+/// The error of a value read apart from its text (an item of a `request::List`), as a message
+/// that carries its path inside the value, for [`path`] and [`message`] to take apart.
+pub fn nested<'a, T: Deserialize<'a>>(text: &'a [u8]) -> String {
+    match tracked::<T>(text) {
+        Err(error) => format!(
+            "{NESTED}{}{NESTED}{}",
+            path("", &error),
+            message(error.inner())
+        ),
+        Ok(_) => "cannot be read".to_string(),
+    }
+}
+
+fn split_nested(message: &str) -> Option<(&str, &str)> {
+    message.strip_prefix(NESTED)?.split_once(NESTED)
 }
 
 /// What a type read as a [`Map`] is, for an error: "a map of settings".

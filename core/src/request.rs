@@ -233,6 +233,120 @@ impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for Walk<'_, '_, 'a, T> {
     }
 }
 
+/// A list of the object with its text, and each of its items with theirs (see [`Item`]).
+#[derive(Debug, Clone)]
+pub struct List<'a, T> {
+    pub text: &'a str,
+    pub items: Vec<Item<'a, T>>,
+}
+
+impl<T> Default for List<'_, T> {
+    fn default() -> Self {
+        List {
+            text: "",
+            items: Vec::new(),
+        }
+    }
+}
+
+/// An item of a list of the object, with where it is: what mutation removes is exactly the
+/// items the verdict lists, found by where they are, never again by their names.
+#[derive(Debug, Clone)]
+pub struct Item<'a, T> {
+    pub value: T,
+    pub at: Span<'a>,
+}
+
+/// Where an item is: its text, and its list's, both parts of the request's text. Two spans
+/// are the same only if they are the same bytes of it (two mounts written alike in two
+/// containers are two mounts).
+#[derive(Debug, Clone, Copy)]
+pub struct Span<'a> {
+    pub text: &'a str,
+    pub list: &'a str,
+}
+
+impl Span<'_> {
+    fn key(&self) -> (usize, usize, usize) {
+        (
+            self.text.as_ptr() as usize,
+            self.text.len(),
+            self.list.as_ptr() as usize,
+        )
+    }
+}
+
+impl PartialEq for Span<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Span<'_> {}
+
+impl PartialOrd for Span<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Span<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl<T> std::ops::Deref for Item<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<'a, T> std::ops::Deref for List<'a, T> {
+    type Target = [Item<'a, T>];
+
+    fn deref(&self) -> &Self::Target {
+        &self.items
+    }
+}
+
+impl<'l, 'a, T> IntoIterator for &'l List<'a, T> {
+    type Item = &'l Item<'a, T>;
+    type IntoIter = std::slice::Iter<'l, Item<'a, T>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+/// Read as its text, then each item from its own: the texts are where mutation edits. An error
+/// in an item keeps its path (see `read::nested`).
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for List<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let list: &'de RawValue = Deserialize::deserialize(deserializer)?;
+        let text = list.get();
+        let nested = || de::Error::custom(read::nested::<Vec<T>>(text.as_bytes()));
+        let items: Vec<&'de RawValue> =
+            read::untracked_seed(PhantomData, text.as_bytes()).map_err(|_| nested())?;
+        let items = items.into_iter().map(|item| {
+            let value = read::untracked_seed(PhantomData, item.get().as_bytes());
+            value.map(|value| Item {
+                value,
+                at: Span {
+                    text: item.get(),
+                    list: text,
+                },
+            })
+        });
+        Ok(List {
+            text,
+            items: items.collect::<Result<_, _>>().map_err(|_| nested())?,
+        })
+    }
+}
+
 /// A pod spec, or the workflow spec and templates of Argo Workflows (whose templates hold a
 /// `container`, a `script`, `sidecars` and a `containerSet` instead of a pod spec's lists,
 /// and may carry whole templates `inline` in their steps and DAG tasks). Of a container only
@@ -242,7 +356,7 @@ impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for Walk<'_, '_, 'a, T> {
 #[serde(rename_all = "camelCase", expecting = "a spec")]
 pub struct Spec<'a> {
     #[serde(borrow, default)]
-    pub volumes: Option<Vec<Volume<'a>>>,
+    pub volumes: Option<List<'a, Volume<'a>>>,
     #[serde(borrow, default)]
     containers: Option<Vec<Container<'a>>>,
     #[serde(borrow, default)]
@@ -343,7 +457,8 @@ impl<'a> Spec<'a> {
                     let mut container = container.clone();
                     container
                         .volume_mounts
-                        .get_or_insert_with(Vec::new)
+                        .get_or_insert_with(List::default)
+                        .items
                         .extend(shared.clone().cloned());
                     containers.push(container);
                 }
@@ -361,7 +476,7 @@ impl<'a> Spec<'a> {
 
     /// The mounts of an Argo template's main containers (its `container`, `script` or
     /// `containerSet`), which a container with `mirrorVolumeMounts` gets too.
-    pub fn argo_main_mounts(&self) -> Vec<&VolumeMount<'a>> {
+    pub fn argo_main_mounts(&self) -> Vec<&Item<'a, VolumeMount<'a>>> {
         let (containers, mains) = self.argo_containers();
         containers[..*mains]
             .iter()
@@ -383,7 +498,7 @@ struct ContainerSet<'a> {
     #[serde(borrow, default)]
     containers: Option<Vec<Container<'a>>>,
     #[serde(borrow, default)]
-    volume_mounts: Option<Vec<VolumeMount<'a>>>,
+    volume_mounts: Option<List<'a, VolumeMount<'a>>>,
 }
 
 /// An Argo step or DAG task: only a template written `inline` matters (a named one is judged
@@ -431,7 +546,7 @@ pub struct HostPathSource<'a> {
 
 /// A container: only its name, image, mounts and what else lets it reach another
 /// container's mounts are read.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "a container")]
 pub struct Container<'a> {
     #[serde(borrow, default)]
@@ -439,7 +554,7 @@ pub struct Container<'a> {
     #[serde(borrow, default, deserialize_with = "read::text")]
     pub image: Option<Str<'a>>,
     #[serde(borrow, default)]
-    pub volume_mounts: Option<Vec<VolumeMount<'a>>>,
+    pub volume_mounts: Option<List<'a, VolumeMount<'a>>>,
     /// An ephemeral container's debug target, whose process namespace it joins.
     #[serde(borrow, default, deserialize_with = "read::text")]
     pub target_container_name: Option<Str<'a>>,
@@ -547,6 +662,45 @@ mod tests {
             located(r#"{"spec":{"volumes":[],"volumes":[]}}"#, &["spec"]),
             "request.object.spec: duplicate field `volumes`"
         );
+        // Lists read item by item (for their texts) keep the path into the item.
+        assert_eq!(
+            located(
+                r#"{"spec":{"volumes":[{"name":"a"},{"hostPath":{"path":7}}]}}"#,
+                &["spec"]
+            ),
+            "request.object.spec.volumes[1].hostPath.path: invalid type: integer `7`, expected a string"
+        );
+        assert_eq!(
+            located(
+                r#"{"spec":{"containers":[{"volumeMounts":[{"name":"a"},{"name":["b"]}]}]}}"#,
+                &["spec"]
+            ),
+            "request.object.spec.containers[0].volumeMounts[1].name: invalid type: sequence, expected a string"
+        );
+        assert_eq!(
+            located(r#"{"spec":{"volumes":{"a":1}}}"#, &["spec"]),
+            "request.object.spec.volumes: invalid type: map, expected a sequence"
+        );
+    }
+
+    #[test]
+    fn items_know_where_they_are() {
+        let text = raw(
+            r#"{"spec":{"volumes":[{"name":"a"}, {"name":"a"}],
+            "containers":[{"volumeMounts":[{"name":"a"}]},{"volumeMounts":[{"name":"a"}]}]}}"#,
+        );
+        let spec: Spec = read_at(text, &["spec"]).unwrap().unwrap();
+        let volumes = spec.volumes.as_ref().unwrap();
+        assert_eq!(volumes.text, r#"[{"name":"a"}, {"name":"a"}]"#);
+        assert_eq!(volumes[1].at.text, r#"{"name":"a"}"#);
+        assert_eq!(volumes[1].at.list, volumes.text);
+        // Written alike, but two items.
+        assert_ne!(volumes[0].at, volumes[1].at);
+        let [containers, _, _] = spec.container_lists();
+        let mounts = |i: usize| containers[i].volume_mounts.as_ref().unwrap()[0].at;
+        assert_eq!(mounts(0).text, mounts(1).text);
+        assert_ne!(mounts(0), mounts(1));
+        assert_eq!(mounts(0), mounts(0));
     }
 
     #[test]

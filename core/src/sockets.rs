@@ -20,8 +20,17 @@ pub enum Runtime {
     Podman,
 }
 
-/// Placeholder component in a preset path that matches any one component (a user id).
+/// How a preset path writes the component that matches any one component (a user id): read as
+/// [`Component::AnyUid`], in presets only (a path of the settings is taken as written).
 const ANY_UID: &str = "<uid>";
+
+/// A component of a socket's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Component<'a> {
+    Name(&'a str),
+    /// Any one component: the user id of a rootless runtime's socket.
+    AnyUid,
+}
 
 /// Every runtime: the default of `runtimes`.
 pub const ALL_RUNTIMES: [Runtime; 4] = [
@@ -283,21 +292,37 @@ enum Pattern<'a> {
     Pipe(Cow<'a, str>),
 }
 
-/// Path components, spelt out in the presets or parsed from the settings. (`Cow` would do, but
-/// it is invariant over a slice of references, and presets must serve any catalog.)
+/// Path components, spelt out in the presets (where `<uid>` is [`Component::AnyUid`]) or parsed
+/// from the settings (names only). (`Cow` would do, but it is invariant over a slice of
+/// references, and presets must serve any catalog.)
 #[derive(Debug, Clone)]
 enum Components<'a> {
     Fixed(&'a [&'a str]),
     Parsed(Vec<&'a str>),
 }
 
-impl<'a> std::ops::Deref for Components<'a> {
-    type Target = [&'a str];
-    fn deref(&self) -> &[&'a str] {
+impl<'a> Components<'a> {
+    fn len(&self) -> usize {
+        self.names().len()
+    }
+
+    fn names(&self) -> &[&'a str] {
         match self {
             Components::Fixed(components) => components,
             Components::Parsed(components) => components,
         }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Component<'a>> + '_ {
+        let preset = matches!(self, Components::Fixed(_));
+        self.names().iter().map(move |&name| match name {
+            ANY_UID if preset => Component::AnyUid,
+            name => Component::Name(name),
+        })
+    }
+
+    fn first(&self) -> Option<Component<'a>> {
+        self.iter().next()
     }
 }
 
@@ -455,7 +480,7 @@ impl<'a> SocketCatalog<'a> {
             .filter_map(|socket| match &socket.pattern {
                 Pattern::Unix(pattern)
                     if (canonical.len() < pattern.len() && prefix_matches(canonical, pattern))
-                        || (is_var && pattern.first() == Some(&"run")) =>
+                        || (is_var && pattern.first() == Some(Component::Name("run"))) =>
                 {
                     Some((socket.label, socket.display(spelling, components)))
                 }
@@ -509,9 +534,10 @@ impl<'a> Socket<'a> {
         };
         let host_canonical = canonical(host_components);
         let resolved = pattern.iter().enumerate().map(|(i, component)| {
-            match (*component, host_canonical.get(i)) {
-                (ANY_UID, Some(uid)) => *uid,
-                (component, _) => component,
+            match (component, host_canonical.get(i)) {
+                (Component::AnyUid, Some(uid)) => *uid,
+                (Component::AnyUid, None) => ANY_UID,
+                (Component::Name(name), _) => name,
             }
         });
         let spelling = match spelling {
@@ -564,10 +590,13 @@ fn canonical<'c, 'a>(components: &'c [&'a str]) -> &'c [&'a str] {
     }
 }
 
-fn prefix_matches(path: &[&str], pattern: &[&str]) -> bool {
+fn prefix_matches(path: &[&str], pattern: &Components) -> bool {
     path.iter()
-        .zip(pattern)
-        .all(|(component, expected)| *expected == ANY_UID || component == expected)
+        .zip(pattern.iter())
+        .all(|(component, expected)| match expected {
+            Component::AnyUid => true,
+            Component::Name(name) => *component == name,
+        })
 }
 
 #[cfg(test)]
@@ -599,11 +628,29 @@ mod tests {
     }
 
     #[test]
+    fn only_a_preset_has_a_component_for_any_uid() {
+        let extra = ["/run/user/<uid>/agent.sock".to_string()];
+        let catalog = SocketCatalog::new(&[Runtime::Docker], &extra);
+        assert_eq!(
+            socket(&catalog, "/run/user/1000/docker.sock").as_deref(),
+            Some("/run/user/1000/docker.sock")
+        );
+        // A path of the settings is taken as written: `<uid>` there is a directory's name.
+        assert_eq!(socket(&catalog, "/run/user/1000/agent.sock"), None);
+        assert_eq!(
+            socket(&catalog, "/run/user/<uid>/agent.sock").as_deref(),
+            Some("/run/user/<uid>/agent.sock")
+        );
+    }
+
+    #[test]
     fn preset_patterns_agree_with_their_written_paths() {
         for (_, socket) in PRESETS {
             let parsed = Socket::new(socket.written, socket.label);
             match (&socket.pattern, &parsed.pattern) {
-                (Pattern::Unix(a), Pattern::Unix(b)) => assert_eq!(**a, **b, "{}", socket.written),
+                (Pattern::Unix(a), Pattern::Unix(b)) => {
+                    assert_eq!(a.names(), b.names(), "{}", socket.written)
+                }
                 (Pattern::Pipe(a), Pattern::Pipe(b)) => assert_eq!(a, b, "{}", socket.written),
                 _ => panic!("{} is not of the kind its pattern says", socket.written),
             }
