@@ -3,7 +3,7 @@
 
 use crate::exposures::{Finding, VolumeExposure};
 use crate::host_path::{HostPath, through_var_links};
-use crate::settings::{dot_dot, image_match, image_pattern_problem, wildcard_match};
+use crate::patterns::{dot_dot, image_match, image_pattern_problem, wildcard_match};
 use serde::Deserialize;
 
 /// One rule of `exemptions`. Every field given must match; `reason` is shown in the warning.

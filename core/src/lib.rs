@@ -17,21 +17,26 @@ mod exemptions;
 mod exposures;
 mod host_path;
 mod json_text;
+mod judge;
 mod kinds;
 pub mod kube_yaml;
 mod message;
 mod mutation;
 mod patches;
+mod patterns;
 mod payload;
 mod read;
+mod report;
 mod request;
 mod response;
 mod settings;
+mod sites;
 mod sockets;
+mod verdict;
 
 pub use decision::validate as evaluate;
-pub use decision::{Report, ReportRow, report as evaluate_with_report};
 pub use host_path::HostPath;
+pub use report::{Report, ReportRow, report as evaluate_with_report};
 pub use response::{SettingsValidationResponse, ValidationResponse};
 pub use sockets::{Exposure, Runtime, SocketCatalog};
 

@@ -379,8 +379,9 @@ pub fn removal(removal: &Removal, verb: &str) -> String {
                 )
             };
             format!(
-                "{verb} volume {volume:?} (hostPath {}, {what}){mounts}",
-                shown(host_path)
+                "{verb} volume {volume:?} (hostPath {}, {}){mounts}",
+                shown(host_path),
+                describe(&what.0, &what.1)
             )
         }
         Removal::Mounts {
@@ -392,12 +393,29 @@ pub fn removal(removal: &Removal, verb: &str) -> String {
             ..
         } => format!(
             "{verb} the mounts of volume {volume:?} (hostPath {}) with {} in {} {}, \
-             which reach {what}",
+             which reach {}",
             shown(host_path),
             reach(how),
             plural("container", containers.len()),
-            container_list(containers)
+            container_list(containers),
+            describe(&what.0, &what.1)
         ),
+    }
+}
+
+/// A mutation's removal as a short audit value: `volume` or `volume:subPath@container`.
+pub fn removal_audit(removal: &Removal) -> String {
+    match removal {
+        Removal::Volume { volume, .. } => (*volume).to_string(),
+        Removal::Mounts {
+            volume,
+            reach: how,
+            containers,
+            ..
+        } => {
+            let names: Vec<&str> = containers.iter().map(|c| c.name).collect();
+            format!("{volume}:{}@{}", reach(how), names.join("+"))
+        }
     }
 }
 

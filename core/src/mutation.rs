@@ -4,9 +4,10 @@
 //! (`request::Span`): never found again by their names.
 
 use crate::exposures::{ContainerRef, Reach, VolumeExposure};
+use crate::host_path::HostPath;
 use crate::json_text::Edits;
-use crate::message;
 use crate::request::Span;
+use crate::sockets::Exposure;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Something mutate mode removes.
@@ -16,7 +17,8 @@ pub enum Removal<'a> {
     Volume {
         volume: &'a str,
         host_path: &'a str,
-        what: String,
+        /// What it exposes, at which path.
+        what: (Exposure, HostPath<'a>),
         containers: Vec<ContainerRef<'a>>,
         at: Span<'a>,
         mounts: Vec<Span<'a>>,
@@ -26,7 +28,7 @@ pub enum Removal<'a> {
         volume: &'a str,
         host_path: &'a str,
         reach: Reach<'a>,
-        what: String,
+        what: (Exposure, HostPath<'a>),
         containers: Vec<ContainerRef<'a>>,
         mounts: Vec<Span<'a>>,
     },
@@ -53,7 +55,7 @@ pub fn plan<'a>(
             removals.push(Removal::Volume {
                 volume: volume.volume,
                 host_path: volume.host_path,
-                what: message::describe(&socket.exposure, &socket.path),
+                what: (socket.exposure.clone(), socket.path.clone()),
                 containers: volume.mounted_by.clone(),
                 at,
                 mounts: volume.mounts.clone(),
@@ -67,7 +69,7 @@ pub fn plan<'a>(
                     volume: volume.volume,
                     host_path: volume.host_path,
                     reach: finding.reach,
-                    what: message::describe(&finding.exposure, &finding.path),
+                    what: (finding.exposure.clone(), finding.path.clone()),
                     containers: finding.containers.clone(),
                     mounts: finding.mounts.clone(),
                 });
@@ -82,28 +84,6 @@ pub fn plan<'a>(
 }
 
 impl<'a> Removal<'a> {
-    /// The removal in words, after `verb` ("removed", "would remove"): the warning `kubectl`
-    /// shows.
-    pub fn describe(&self, verb: &str) -> String {
-        message::removal(self, verb)
-    }
-
-    /// The same removal as a short audit value: `volume` or `volume/subPath@container`.
-    pub fn audit(&self) -> String {
-        match self {
-            Removal::Volume { volume, .. } => (*volume).to_string(),
-            Removal::Mounts {
-                volume,
-                reach,
-                containers,
-                ..
-            } => {
-                let names: Vec<&str> = containers.iter().map(|c| c.name).collect();
-                format!("{volume}:{}@{}", message::reach(reach), names.join("+"))
-            }
-        }
-    }
-
     /// The items it removes.
     fn spans(&self) -> impl Iterator<Item = &Span<'a>> {
         let (at, mounts) = match self {

@@ -685,10 +685,8 @@ mod tests {
 
     #[test]
     fn items_know_where_they_are() {
-        let text = raw(
-            r#"{"spec":{"volumes":[{"name":"a"}, {"name":"a"}],
-            "containers":[{"volumeMounts":[{"name":"a"}]},{"volumeMounts":[{"name":"a"}]}]}}"#,
-        );
+        let text = raw(r#"{"spec":{"volumes":[{"name":"a"}, {"name":"a"}],
+            "containers":[{"volumeMounts":[{"name":"a"}]},{"volumeMounts":[{"name":"a"}]}]}}"#);
         let spec: Spec = read_at(text, &["spec"]).unwrap().unwrap();
         let volumes = spec.volumes.as_ref().unwrap();
         assert_eq!(volumes.text, r#"[{"name":"a"}, {"name":"a"}]"#);
