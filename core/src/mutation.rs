@@ -8,7 +8,7 @@ use crate::host_path::HostPath;
 use crate::json_text::Edits;
 use crate::request::Span;
 use crate::sockets::Exposure;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Something mutate mode removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,17 +98,16 @@ impl<'a> Removal<'a> {
 /// that lose an item are rewritten; the rest of the text is copied as it was.
 pub fn apply(object: &[u8], removals: &[Removal]) -> Result<Vec<u8>, String> {
     let removed: BTreeSet<&Span> = removals.iter().flat_map(Removal::spans).collect();
-    let mut lists: BTreeMap<usize, &str> = BTreeMap::new();
-    for span in &removed {
-        lists.insert(span.list.as_ptr() as usize, span.list);
-    }
+    let lists: BTreeSet<(usize, usize)> = removed.iter().map(|span| span.list).collect();
     let item = |text: &[u8]| (text.as_ptr() as usize, text.len());
     let wanted: BTreeSet<(usize, usize)> =
         removed.iter().map(|s| item(s.text.as_bytes())).collect();
     let mut found = 0;
     let mut edits = Edits::new(object);
-    for list in lists.values() {
-        edits.retain(list.as_bytes(), |text| {
+    for &(start, end) in &lists {
+        let list = list_at(object, start, end)
+            .ok_or_else(|| "a list to edit is not where the object was read".to_string())?;
+        edits.retain(list, |text| {
             let remove = wanted.contains(&item(text));
             found += usize::from(remove);
             !remove
@@ -120,6 +119,24 @@ pub fn apply(object: &[u8], removals: &[Removal]) -> Result<Vec<u8>, String> {
     edits
         .finish()
         .ok_or_else(|| "the edits of the object overlap or fall outside it".to_string())
+}
+
+/// The list (`[...]`) of `object` whose items begin at the address `start` and end at `end`:
+/// only whitespace stands between the brackets and the items of a JSON array.
+fn list_at(object: &[u8], start: usize, end: usize) -> Option<&[u8]> {
+    let base = object.as_ptr() as usize;
+    let (start, end) = (start.checked_sub(base)?, end.checked_sub(base)?);
+    if start > end || end > object.len() {
+        return None;
+    }
+    let open = object[..start]
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())?;
+    let close = end
+        + object[end..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())?;
+    (object[open] == b'[' && object[close] == b']').then(|| &object[open..=close])
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use crate::read;
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -233,19 +233,15 @@ impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for Walk<'_, '_, 'a, T> {
     }
 }
 
-/// A list of the object with its text, and each of its items with theirs (see [`Item`]).
+/// A list of the object, each of its items with where it is (see [`Item`]).
 #[derive(Debug, Clone)]
 pub struct List<'a, T> {
-    pub text: &'a str,
     pub items: Vec<Item<'a, T>>,
 }
 
 impl<T> Default for List<'_, T> {
     fn default() -> Self {
-        List {
-            text: "",
-            items: Vec::new(),
-        }
+        List { items: Vec::new() }
     }
 }
 
@@ -257,22 +253,19 @@ pub struct Item<'a, T> {
     pub at: Span<'a>,
 }
 
-/// Where an item is: its text, and its list's, both parts of the request's text. Two spans
-/// are the same only if they are the same bytes of it (two mounts written alike in two
-/// containers are two mounts).
+/// Where an item is: its text (a part of the request's text), and where its list's items
+/// begin and end (addresses in the request's text, from which mutation finds the list). Two
+/// spans are the same only if they are the same bytes of the request (two mounts written alike
+/// in two containers are two mounts).
 #[derive(Debug, Clone, Copy)]
 pub struct Span<'a> {
     pub text: &'a str,
-    pub list: &'a str,
+    pub list: (usize, usize),
 }
 
 impl Span<'_> {
-    fn key(&self) -> (usize, usize, usize) {
-        (
-            self.text.as_ptr() as usize,
-            self.text.len(),
-            self.list.as_ptr() as usize,
-        )
+    fn key(&self) -> (usize, usize) {
+        (self.text.as_ptr() as usize, self.text.len())
     }
 }
 
@@ -321,28 +314,50 @@ impl<'l, 'a, T> IntoIterator for &'l List<'a, T> {
     }
 }
 
-/// Read as its text, then each item from its own: the texts are where mutation edits. An error
-/// in an item keeps its path (see `read::nested`).
+/// Each item read as its text, then from it: the texts are where mutation edits. An error in
+/// an item keeps its path (see `read::nested`).
 impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for List<'a, T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let list: &'de RawValue = Deserialize::deserialize(deserializer)?;
-        let text = list.get();
-        let nested = || de::Error::custom(read::nested::<Vec<T>>(text.as_bytes()));
-        let items: Vec<&'de RawValue> =
-            read::untracked_seed(PhantomData, text.as_bytes()).map_err(|_| nested())?;
-        let items = items.into_iter().map(|item| {
-            let value = read::untracked_seed(PhantomData, item.get().as_bytes());
-            value.map(|value| Item {
-                value,
-                at: Span {
-                    text: item.get(),
-                    list: text,
-                },
-            })
-        });
-        Ok(List {
-            text,
-            items: items.collect::<Result<_, _>>().map_err(|_| nested())?,
+        struct Items<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Items<T> {
+            type Value = List<'de, T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element_seed(ItemSeed(PhantomData))? {
+                    items.push(item);
+                }
+                if let (Some(first), Some(last)) = (items.first(), items.last()) {
+                    let (first, last): (&Item<T>, &Item<T>) = (first, last);
+                    let start = first.at.text.as_ptr() as usize;
+                    let end = last.at.text.as_ptr() as usize + last.at.text.len();
+                    for item in &mut items {
+                        item.at.list = (start, end);
+                    }
+                }
+                Ok(List { items })
+            }
+        }
+        deserializer.deserialize_seq(Items(PhantomData))
+    }
+}
+
+/// An item of a [`List`]: its text, then the value read from it.
+struct ItemSeed<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for ItemSeed<T> {
+    type Value = Item<'de, T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        let text: &'de RawValue = Deserialize::deserialize(deserializer)?;
+        let text = text.get();
+        let value = read::untracked_seed(PhantomData, text.as_bytes())
+            .map_err(|_| de::Error::custom(read::nested::<T>(text.as_bytes())))?;
+        Ok(Item {
+            value,
+            at: Span { text, list: (0, 0) },
         })
     }
 }
@@ -689,9 +704,8 @@ mod tests {
             "containers":[{"volumeMounts":[{"name":"a"}]},{"volumeMounts":[{"name":"a"}]}]}}"#);
         let spec: Spec = read_at(text, &["spec"]).unwrap().unwrap();
         let volumes = spec.volumes.as_ref().unwrap();
-        assert_eq!(volumes.text, r#"[{"name":"a"}, {"name":"a"}]"#);
         assert_eq!(volumes[1].at.text, r#"{"name":"a"}"#);
-        assert_eq!(volumes[1].at.list, volumes.text);
+        assert_eq!(volumes[0].at.list, volumes[1].at.list);
         // Written alike, but two items.
         assert_ne!(volumes[0].at, volumes[1].at);
         let [containers, _, _] = spec.container_lists();
