@@ -20,8 +20,8 @@ pub enum Runtime {
     Podman,
 }
 
-/// How a preset path writes the component that matches any one component (a user id): read as
-/// [`Component::AnyUid`], in presets only (a path of the settings is taken as written).
+/// How a socket's path writes the component that matches any one component (a user id), in the
+/// presets and in `extraSocketPaths`: read as [`Component::AnyUid`].
 const ANY_UID: &str = "<uid>";
 
 /// A component of a socket's path.
@@ -292,8 +292,8 @@ enum Pattern<'a> {
     Pipe(Cow<'a, str>),
 }
 
-/// Path components, spelt out in the presets (where `<uid>` is [`Component::AnyUid`]) or parsed
-/// from the settings (names only). (`Cow` would do, but it is invariant over a slice of
+/// Path components, spelt out in the presets or parsed from the settings (`<uid>` is
+/// [`Component::AnyUid`] in both). (`Cow` would do, but it is invariant over a slice of
 /// references, and presets must serve any catalog.)
 #[derive(Debug, Clone)]
 enum Components<'a> {
@@ -314,9 +314,8 @@ impl<'a> Components<'a> {
     }
 
     fn iter(&self) -> impl Iterator<Item = Component<'a>> + '_ {
-        let preset = matches!(self, Components::Fixed(_));
-        self.names().iter().map(move |&name| match name {
-            ANY_UID if preset => Component::AnyUid,
+        self.names().iter().map(|&name| match name {
+            ANY_UID => Component::AnyUid,
             name => Component::Name(name),
         })
     }
@@ -446,15 +445,34 @@ impl<'a> SocketCatalog<'a> {
     fn classify_plain(&self, components: &[&str]) -> Option<Exposure> {
         let spelling = Spelling::of(components);
         let canonical = canonical(components);
+        // A pattern with `<uid>` may stand for `/var/run` itself (`/var/<uid>/x.sock`): the
+        // path is matched in each spelling, `/run/...` first.
+        let var_spelled: Vec<&str> = match canonical.first() {
+            Some(&"run") => ["var"]
+                .into_iter()
+                .chain(canonical.iter().copied())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let readings = [
+            Some(canonical),
+            (components != canonical).then_some(components),
+            (!var_spelled.is_empty()).then_some(&var_spelled[..]),
+        ];
+        let readings = readings.iter().flatten();
         for socket in self.sockets() {
-            if let Pattern::Unix(pattern) = &socket.pattern
-                && (pattern.len() == canonical.len()
-                    || (socket.subtree.is_some() && pattern.len() < canonical.len()))
-                && prefix_matches(canonical, pattern)
-            {
+            let Pattern::Unix(pattern) = &socket.pattern else {
+                continue;
+            };
+            let matched = readings.clone().find(|reading| {
+                (pattern.len() == reading.len()
+                    || (socket.subtree.is_some() && pattern.len() < reading.len()))
+                    && prefix_matches(reading, pattern)
+            });
+            if let Some(reading) = matched {
                 return Some(match socket.subtree {
                     // Inside a directory of sockets: the path itself.
-                    Some(inside) if pattern.len() < canonical.len() => Exposure::Socket {
+                    Some(inside) if pattern.len() < reading.len() => Exposure::Socket {
                         label: inside,
                         socket: HostPath::Unix(components.to_vec()).to_string(),
                     },
@@ -479,8 +497,9 @@ impl<'a> SocketCatalog<'a> {
             .sockets()
             .filter_map(|socket| match &socket.pattern {
                 Pattern::Unix(pattern)
-                    if (canonical.len() < pattern.len() && prefix_matches(canonical, pattern))
-                        || (is_var && pattern.first() == Some(Component::Name("run"))) =>
+                    if readings.clone().any(|reading| {
+                        reading.len() < pattern.len() && prefix_matches(reading, pattern)
+                    }) || (is_var && pattern.first() == Some(Component::Name("run"))) =>
                 {
                     Some((socket.label, socket.display(spelling, components)))
                 }
@@ -628,19 +647,30 @@ mod tests {
     }
 
     #[test]
-    fn only_a_preset_has_a_component_for_any_uid() {
+    fn uid_stands_for_any_one_directory_in_presets_and_settings() {
         let extra = ["/run/user/<uid>/agent.sock".to_string()];
         let catalog = SocketCatalog::new(&[Runtime::Docker], &extra);
+        for (path, socket_path) in [
+            ("/run/user/1000/docker.sock", "/run/user/1000/docker.sock"),
+            ("/var/run/user/0/agent.sock", "/var/run/user/0/agent.sock"),
+        ] {
+            assert_eq!(socket(&catalog, path).as_deref(), Some(socket_path));
+        }
+        assert_eq!(socket(&catalog, "/run/user/1000/x/agent.sock"), None);
         assert_eq!(
-            socket(&catalog, "/run/user/1000/docker.sock").as_deref(),
-            Some("/run/user/1000/docker.sock")
+            directory(&catalog, "/run/user"),
+            ["/run/user/<uid>/docker.sock", "/run/user/<uid>/agent.sock"]
         );
-        // A path of the settings is taken as written: `<uid>` there is a directory's name.
-        assert_eq!(socket(&catalog, "/run/user/1000/agent.sock"), None);
-        assert_eq!(
-            socket(&catalog, "/run/user/<uid>/agent.sock").as_deref(),
-            Some("/run/user/<uid>/agent.sock")
-        );
+        // `<uid>` may stand for `run`: `/var/<uid>/a.sock` is also `/var/run/a.sock`, which is
+        // `/run/a.sock`, and `/run` holds it.
+        let extra = ["/var/<uid>/a.sock".to_string()];
+        let catalog = SocketCatalog::new(&[Runtime::Docker], &extra);
+        for path in ["/var/run/a.sock", "/run/a.sock", "/var/x/a.sock"] {
+            assert!(socket(&catalog, path).is_some(), "{path}");
+        }
+        for path in ["/run", "/var/run", "/var"] {
+            assert!(!directory(&catalog, path).is_empty(), "{path}");
+        }
     }
 
     #[test]
