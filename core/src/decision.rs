@@ -4,7 +4,7 @@
 use crate::exposures::{Finding, VolumeExposure};
 use crate::json_text;
 use crate::judge::{ExposureKey, Identity, judge};
-use crate::kinds::PodSpecAt;
+use crate::kinds::{Located, PodSpecAt};
 use crate::message;
 use crate::mutation;
 use crate::patches;
@@ -62,6 +62,11 @@ pub fn decide<'a>(
     if being_deleted {
         return Verdict::accept(Vec::new());
     }
+    let problems = subset_problems(sites, raw, update);
+    if !problems.is_empty() {
+        let name = message::object_name(&request.kind.kind, &sites.meta);
+        return Verdict::reject(message::subset_patches(&name, &problems), Vec::new());
+    }
     let mut verdicts = sites
         .sites
         .iter()
@@ -71,6 +76,38 @@ pub fn decide<'a>(
         (Some(only), None) => only,
         (Some(first), Some(second)) => combine([first, second].into_iter().chain(verdicts)),
     }
+}
+
+/// The subset patches of an OpenKruise UnitedDeployment that can change what was judged: Kruise
+/// merges them into the workloads it makes, after admission. What the old object had already
+/// is not what this request adds.
+pub fn subset_problems(sites: &Sites, raw: &[u8], update: bool) -> Vec<(String, String)> {
+    let united = |old: bool| -> Vec<&Located> {
+        let subjects = sites.sites.iter().filter_map(|site| match old {
+            false => Some(&site.new),
+            true => site.old.as_ref(),
+        });
+        subjects
+            .filter_map(|subject| match subject {
+                Subject::PodSpec(located) if matches!(located.at, PodSpecAt::United(_)) => {
+                    Some(&**located)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let of = |old: bool| match (united(old), payload::object_text(raw, old)) {
+        (located, Some(text)) if !located.is_empty() => {
+            patches::subset_problems(&located, text.get().as_bytes())
+        }
+        _ => Vec::new(),
+    };
+    let mut problems = of(false);
+    if update && !problems.is_empty() {
+        let before = of(true);
+        problems.retain(|problem| !before.contains(problem));
+    }
+    problems
 }
 
 /// The verdicts of several places of one object as one: rejected if any place is, else

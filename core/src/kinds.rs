@@ -82,6 +82,10 @@ pub fn target(group: &str, kind: &str) -> Option<Target> {
     Some(Target::PodSpecs(at))
 }
 
+/// Where an OpenKruise UnitedDeployment keeps its subsets, whose `patch` Kruise merges into the
+/// workload it makes for each (see `patches::subset_problems`).
+pub const SUBSETS: &[&str] = &["spec", "topology", "subsets"];
+
 /// Where an object of a kind the policy does not know may keep a pod template: each of these
 /// that reads as a pod spec and lists containers is judged (`unknownKinds: scan`).
 pub const CANDIDATES: &[PodSpecAt] = &[

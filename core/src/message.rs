@@ -145,6 +145,23 @@ pub fn pod_spec_patches(name: &str, problems: &[(String, String)]) -> String {
     out
 }
 
+/// The rejection of an OpenKruise UnitedDeployment whose subset patches can change what the
+/// policy judges.
+pub fn subset_patches(name: &str, problems: &[(String, String)]) -> String {
+    let mut out = format!(
+        "{name} has a subset patch that can change what this policy judges (OpenKruise merges \
+         it into the workload of the subset after admission):"
+    );
+    for (path, problem) in problems {
+        let _ = write!(
+            out,
+            "\n- {path} {problem}. Fix: declare volumes, volumeMounts and images in \
+             spec.template, where they are checked, and keep subset patches for other fields."
+        );
+    }
+    out
+}
+
 /// A rejection: the object's `name` and what it `says` as a heading, then one line per
 /// volume.
 pub fn rejection(

@@ -5,8 +5,10 @@
 //! policy judged: the volumes, the mounts or image of a container that mounts a hostPath
 //! volume, or who shares a process namespace. What cannot be decoded is refused.
 
-use crate::kinds::Located;
+use crate::json_text;
+use crate::kinds::{self, Located};
 use crate::kube_yaml::{self, Value};
+use crate::request::Spec;
 use std::collections::BTreeSet;
 
 /// The problem of each `podSpecPatch` of a workflow that the policy cannot admit, by where it
@@ -20,36 +22,7 @@ pub fn problems(located: &Located) -> Vec<(String, String)> {
     if patches.is_empty() {
         return Vec::new();
     }
-    // Every hostPath volume (one that exposes nothing may be retargeted by a subPath), and
-    // every container that mounts one.
-    let volumes: BTreeSet<&str> = parts
-        .iter()
-        .flat_map(|part| part.volumes.iter().flatten())
-        .filter(|volume| volume.host_path.is_some())
-        .map(|volume| &*volume.name)
-        .collect();
-    let mut mounters: BTreeSet<&str> = BTreeSet::new();
-    if !volumes.is_empty() {
-        for part in &parts {
-            part.visit_containers(|container, _| {
-                let mounts = container.volume_mounts.iter().flatten();
-                if mounts.clone().any(|mount| volumes.contains(&*mount.name)) {
-                    mounters.insert(&container.name);
-                }
-            });
-        }
-    }
-    // A container that mirrors the main container's mounts gets them when the Pod is built.
-    if !mounters.is_empty() {
-        for part in &parts {
-            part.visit_containers(|container, _| {
-                if container.mirror_volume_mounts == Some(true) {
-                    mounters.insert(&container.name);
-                }
-            });
-        }
-    }
-    let context = Context { volumes, mounters };
+    let context = Context::of(&parts);
     patches
         .into_iter()
         .filter_map(|(path, patch)| {
@@ -57,6 +30,71 @@ pub fn problems(located: &Located) -> Vec<(String, String)> {
             Some((format!("{path}.podSpecPatch"), problem))
         })
         .collect()
+}
+
+/// The problem of each patch an OpenKruise UnitedDeployment's subsets carry (`patch`, merged
+/// into the workload Kruise makes for the subset, after admission) that the policy cannot
+/// admit, by where it is (`spec.topology.subsets[0].patch`). `object` is the object's text;
+/// `located`, the pod templates read from it. The patch is a strategic merge patch of the
+/// whole workload, decoded as Go decodes it: any key at any depth that can add a volume, a
+/// mount, or change what reaches one, is refused.
+pub fn subset_problems(located: &[&Located], object: &[u8]) -> Vec<(String, String)> {
+    let Some(subsets) = json_text::at(object, kinds::SUBSETS).and_then(json_text::items) else {
+        return Vec::new();
+    };
+    let parts: Vec<&Spec> = located.iter().flat_map(|located| located.parts()).collect();
+    let context = Context::of(&parts);
+    let mut problems = Vec::new();
+    for (i, subset) in subsets.into_iter().enumerate() {
+        let Some(patch) = json_text::field(subset, "patch") else {
+            continue;
+        };
+        let problem = match std::str::from_utf8(patch).map(kube_yaml::parse) {
+            Ok(Ok(patch)) => context.problem_anywhere(&patch),
+            _ => Some("cannot be read".to_string()),
+        };
+        if let Some(problem) = problem {
+            problems.push((format!("spec.topology.subsets[{i}].patch"), problem));
+        }
+    }
+    problems
+}
+
+impl<'c> Context<'c> {
+    /// Every hostPath volume of the parts (one that exposes nothing may be retargeted by a
+    /// subPath), and every container that mounts one.
+    fn of(parts: &[&'c Spec<'_>]) -> Context<'c> {
+        // Every hostPath volume (one that exposes nothing may be retargeted by a subPath), and
+        // every container that mounts one.
+        let volumes: BTreeSet<&str> = parts
+            .iter()
+            .flat_map(|part| part.volumes.iter().flatten())
+            .filter(|volume| volume.host_path.is_some())
+            .map(|volume| &*volume.name)
+            .collect();
+        let mut mounters: BTreeSet<&str> = BTreeSet::new();
+        if !volumes.is_empty() {
+            for part in parts {
+                part.visit_containers(|container, _| {
+                    let mounts = container.volume_mounts.iter().flatten();
+                    if mounts.clone().any(|mount| volumes.contains(&*mount.name)) {
+                        mounters.insert(&container.name);
+                    }
+                });
+            }
+        }
+        // A container that mirrors the main container's mounts gets them when the Pod is built.
+        if !mounters.is_empty() {
+            for part in parts {
+                part.visit_containers(|container, _| {
+                    if container.mirror_volume_mounts == Some(true) {
+                        mounters.insert(&container.name);
+                    }
+                });
+            }
+        }
+        Context { volumes, mounters }
+    }
 }
 
 struct Context<'c> {
@@ -109,6 +147,33 @@ impl Context<'_> {
             }
         }
         None
+    }
+
+    /// Why a patch of a whole workload cannot be admitted, if it cannot: what `problem` refuses
+    /// in a pod spec, looked for in every map of the patch.
+    fn problem_anywhere(&self, patch: &Value) -> Option<String> {
+        if has_key(patch, "hostpath") {
+            return Some("adds a hostPath volume".to_string());
+        }
+        match patch {
+            Value::Object(fields) => fields.iter().find_map(|(key, value)| {
+                let here = match &*fold(key) {
+                    "volumes" => Some("adds or changes volumes".to_string()),
+                    "shareprocessnamespace" | "hostpid" if !self.volumes.is_empty() => Some(
+                        "changes which containers share a process namespace, and with it who \
+                         reaches the hostPath volumes"
+                            .to_string(),
+                    ),
+                    "containers" | "initcontainers" | "ephemeralcontainers" => {
+                        self.containers_problem(value)
+                    }
+                    _ => None,
+                };
+                here.or_else(|| self.problem_anywhere(value))
+            }),
+            Value::Array(items) => items.iter().find_map(|item| self.problem_anywhere(item)),
+            _ => None,
+        }
     }
 
     /// Why a patch's list of containers cannot be admitted, if it cannot.

@@ -1,7 +1,7 @@
 //! Reports (`dsp scan`): the `validate` answer and, behind it, each exposure as a row, from the
 //! same reading and judging as the verdict.
 
-use crate::decision::decide;
+use crate::decision::{decide, subset_problems};
 use crate::exposures::{Reach, VolumeExposure};
 use crate::judge::judge;
 use crate::message;
@@ -117,6 +117,11 @@ pub fn report(raw: &[u8]) -> Report {
     let plain_accept =
         response.accepted && response.warnings.is_none() && response.mutated_object.is_none();
     let catalog = settings.catalog();
+    if !plain_accept {
+        let update = request.operation() == payload::Operation::Update;
+        let problems = subset_problems(&sites, raw, update);
+        findings.extend(problems.into_iter().map(patch_row));
+    }
     for site in sites.sites.iter().filter(|_| !plain_accept) {
         let exposures = scan(&site.new, &catalog);
         let judged = judge(exposures, &settings, sites.namespace(&request));
@@ -167,21 +172,7 @@ pub fn report(raw: &[u8]) -> Report {
         };
         // A podSpecPatch that can change what was judged rejects the object: a row each.
         if let Subject::PodSpec(located) = &site.new {
-            findings.extend(patches::problems(located).into_iter().map(|(at, problem)| {
-                ReportRow {
-                    severity: Severity::Reject,
-                    volume: String::new(),
-                    host_path: String::new(),
-                    exposes: format!("{at} {problem}"),
-                    containers: Vec::new(),
-                    images: Vec::new(),
-                    exposure: ExposureKind::PodSpecPatch,
-                    written_path: String::new(),
-                    sub_path_field: None,
-                    sub_path: None,
-                    patch_at: Some(at),
-                }
-            }));
+            findings.extend(patches::problems(located).into_iter().map(patch_row));
         }
         findings.extend(rows(Severity::Reject, &judged.violations));
         findings.extend(rows(Severity::Warn, &judged.warned));
@@ -199,6 +190,24 @@ pub fn report(raw: &[u8]) -> Report {
         response,
         findings,
         not_inspected,
+    }
+}
+
+/// The row of a patch that can change what was judged (an Argo `podSpecPatch`, an OpenKruise
+/// subset's `patch`), at `at`.
+fn patch_row((at, problem): (String, String)) -> ReportRow {
+    ReportRow {
+        severity: Severity::Reject,
+        volume: String::new(),
+        host_path: String::new(),
+        exposes: format!("{at} {problem}"),
+        containers: Vec::new(),
+        images: Vec::new(),
+        exposure: ExposureKind::PodSpecPatch,
+        written_path: String::new(),
+        sub_path_field: None,
+        sub_path: None,
+        patch_at: Some(at),
     }
 }
 
