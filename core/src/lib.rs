@@ -36,7 +36,7 @@ mod verdict;
 
 pub use decision::validate as evaluate;
 pub use host_path::HostPath;
-pub use report::{Report, ReportRow, report as evaluate_with_report};
+pub use report::{ExposureKind, Report, ReportRow, Severity, report as evaluate_with_report};
 pub use response::{SettingsValidationResponse, ValidationResponse};
 pub use sockets::{Exposure, Runtime, SocketCatalog};
 

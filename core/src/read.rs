@@ -231,30 +231,26 @@ mod tests {
     #[test]
     fn names_the_field_and_what_is_wrong() {
         let read = |text: &str| from_slice::<Map<Probe>>(text.as_bytes()).map(|_| ());
-        assert_eq!(
-            read(r#"{"name":"a","name":"b"}"#).unwrap_err(),
-            "duplicate field `name`"
-        );
-        assert_eq!(
-            read(r#"{"enabled":true}"#).unwrap_err(),
-            "missing field `name`"
-        );
-        assert_eq!(
-            read(r#"{"name":"a","list":["x",7]}"#).unwrap_err(),
-            "list[1]: invalid type: integer `7`, expected a string"
-        );
-        assert_eq!(
-            read(r#"["a"]"#).unwrap_err(),
-            "invalid type: sequence, expected a probe"
-        );
-        assert_eq!(
-            read(r#"{"name":"a","other":[1,}"#).unwrap_err(),
-            "other: expected value at line 1 column 24"
-        );
-        assert_eq!(
-            read(r#"{"name":"a"} x"#).unwrap_err(),
-            "trailing characters at line 1 column 14"
-        );
+        let refused = [
+            (r#"{"name":"a","name":"b"}"#, "duplicate field `name`"),
+            (r#"{"enabled":true}"#, "missing field `name`"),
+            (
+                r#"{"name":"a","list":["x",7]}"#,
+                "list[1]: invalid type: integer `7`, expected a string",
+            ),
+            (r#"["a"]"#, "invalid type: sequence, expected a probe"),
+            (
+                r#"{"name":"a","other":[1,}"#,
+                "other: expected value at line 1 column 24",
+            ),
+            (
+                r#"{"name":"a"} x"#,
+                "trailing characters at line 1 column 14",
+            ),
+        ];
+        for (text, message) in refused {
+            assert_eq!(read(text).unwrap_err(), message, "{text}");
+        }
         // What `Map` is for: the derive alone takes an array of the fields in order.
         assert_eq!(
             from_slice::<Probe>(br#"["p", true, null]"#).unwrap().name,

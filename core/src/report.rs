@@ -12,10 +12,10 @@ use crate::settings::UnknownKinds;
 use crate::sites::{Sites, Subject, scan};
 use crate::sockets::Exposure;
 use crate::verdict::{reject, respond};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// What the settings make of an exposure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What the settings make of an exposure (read back by `dsp scan` from the report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Reject,
@@ -25,7 +25,7 @@ pub enum Severity {
 }
 
 /// What a finding exposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ExposureKind {
     Socket,

@@ -6,6 +6,9 @@ pub mod sarif;
 pub mod yaml;
 
 use docker_socket_policy_core::kube_yaml;
+/// What the settings make of a finding and what it exposes: the policy's own types, read back
+/// from its report.
+pub use docker_socket_policy_core::{ExposureKind, Severity};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -607,28 +610,6 @@ impl Verdict {
             Verdict::Warn => "warn",
         }
     }
-}
-
-/// What the settings make of a finding, as the policy's report says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Severity {
-    Reject,
-    Warn,
-    Exempt,
-}
-
-/// What a finding exposes, as the policy's report says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ExposureKind {
-    Socket,
-    /// A directory that holds a socket.
-    Directory,
-    /// The host's root filesystem, through `/proc`.
-    Procfs,
-    /// A `podSpecPatch` that can change what was judged.
-    PodSpecPatch,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
