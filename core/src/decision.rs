@@ -275,18 +275,21 @@ fn decide_site<'a>(
         );
     }
     warnings.extend(existing_warnings);
-    match (at, payload::object_text(raw, false)) {
-        (Some(_), Some(object)) if !removals.is_empty() => Verdict::Mutate {
+    if removals.is_empty() {
+        return Verdict::Accept { warnings, exempted };
+    }
+    // The object's text, read again only here: the pass over the payload read it in place.
+    match payload::object_text(raw, false) {
+        Some(object) => Verdict::Mutate {
             object: object.get().as_bytes(),
             removals,
             warnings,
             exempted,
         },
-        (Some(_), None) if !removals.is_empty() => Verdict::reject(
+        None => Verdict::reject(
             "cannot remove the socket mounts: the object's text cannot be read".to_string(),
             warnings,
         ),
-        _ => Verdict::Accept { warnings, exempted },
     }
 }
 

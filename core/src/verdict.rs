@@ -17,7 +17,7 @@ pub enum Verdict<'a> {
         message: String,
         warnings: Vec<String>,
     },
-    /// Accept the object (its text) with each place's removals taken out of its pod spec.
+    /// Accept the object (its text) with the removals taken out.
     Mutate {
         object: &'a [u8],
         removals: Vec<mutation::Removal<'a>>,
