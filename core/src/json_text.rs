@@ -42,9 +42,10 @@ impl<'de> Deserialize<'de> for InOrder<'de> {
     }
 }
 
-/// `text` read as a `T`, as every read of the core reads (see `read::tracked`).
+/// `text` read as a `T`, as every read of the core reads; what it is not reads as absent, so
+/// no path is tracked.
 fn read<'t, T: Deserialize<'t>>(text: &'t [u8]) -> Option<T> {
-    crate::read::tracked(text).ok()
+    crate::read::untracked_seed(std::marker::PhantomData, text).ok()
 }
 
 /// The fields of the object `text` in the order written, keys decoded, values as their text;

@@ -70,9 +70,9 @@ pub struct PartError {
 }
 
 impl PartError {
-    fn new(prefix: String, error: &read::Error) -> PartError {
+    fn new(error: &read::Error) -> PartError {
         PartError {
-            path: read::path(&prefix, error),
+            path: read::path("", error),
             message: read::message(error.inner()),
         }
     }
@@ -105,7 +105,7 @@ pub fn read_object<'a, T: Deserialize<'a>>(
     places: Places,
 ) -> Result<ObjectRead<'a, T>, PartError> {
     read::tracked_seed(ObjectSeed::new(places), text.get().as_bytes())
-        .map_err(|error| PartError::new(String::new(), &error))
+        .map_err(|error| PartError::new(&error))
 }
 
 /// The value at `keys` in the object `text`, read as a `T`; `None` if it has none there.
